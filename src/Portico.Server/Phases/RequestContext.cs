@@ -1,0 +1,78 @@
+using System.Diagnostics;
+using Microsoft.AspNetCore.Http;
+using Portico.Config.Model;
+
+namespace Portico.Server.Phases;
+
+/// <summary>
+/// Per-request state that the phases, the content handlers, the variables and the access log
+/// share. One instance per request; internal redirects change <see cref="Uri"/>,
+/// <see cref="Args"/> and <see cref="Location"/> in place (as nginx does with r->uri).
+/// </summary>
+internal sealed class RequestContext
+{
+    public RequestContext(HttpContext http, ServerConfig server, long connectionSerial, int connectionRequests)
+    {
+        Http = http;
+        Server = server;
+        Settings = server.Settings;
+        ConnectionSerial = connectionSerial;
+        ConnectionRequests = connectionRequests;
+        StartTimestamp = Stopwatch.GetTimestamp();
+        StartTime = DateTimeOffset.UtcNow;
+    }
+
+    public HttpContext Http { get; }
+
+    /// <summary>The virtual server that took the request.</summary>
+    public ServerConfig Server { get; }
+
+    /// <summary>The location found for the current URI, or null before lookup / when none matches.</summary>
+    public LocationConfig? Location { get; set; }
+
+    /// <summary>Effective settings: the location's, or the server's when no location matched.</summary>
+    public LocationSettings Settings { get; set; }
+
+    /// <summary>The raw request target as the client sent it (<c>$request_uri</c>).</summary>
+    public string RequestUri { get; set; } = "/";
+
+    /// <summary>The current URI: %-decoded, dot segments resolved, slashes merged (<c>$uri</c>).</summary>
+    public string Uri { get; set; } = "/";
+
+    /// <summary>The query string without <c>?</c> (<c>$args</c>); "" when none.</summary>
+    public string Args { get; set; } = "";
+
+    /// <summary><c>$host</c>: Host header lower-cased without port, else the server's primary name.</summary>
+    public string Host { get; set; } = "";
+
+    /// <summary>Numbered captures ($0..$9) of the last regex that matched (location or server_name).</summary>
+    public string?[]? Captures { get; set; }
+
+    /// <summary>Named captures (<c>(?&lt;name&gt;...)</c>) of regex locations and server names.</summary>
+    public Dictionary<string, string>? NamedCaptures { get; set; }
+
+    /// <summary>The file path the content phase mapped the URI to (<c>$request_filename</c>).</summary>
+    public string? RequestFilename { get; set; }
+
+    /// <summary>How many internal redirects happened; nginx stops at 10 with a 500.</summary>
+    public int InternalRedirects { get; set; }
+
+    /// <summary>True once an error_page redirect was made (recursive_error_pages off stops a second one).</summary>
+    public bool ErrorPageUsed { get; set; }
+
+    /// <summary>Body bytes written to the client so far (<c>$body_bytes_sent</c>).</summary>
+    public long BodyBytesSent { get; set; }
+
+    /// <summary><c>$connection</c>: serial number of the connection, from 1.</summary>
+    public long ConnectionSerial { get; }
+
+    /// <summary><c>$connection_requests</c>: this request's number on its connection, from 1.</summary>
+    public int ConnectionRequests { get; }
+
+    public long StartTimestamp { get; }
+
+    public DateTimeOffset StartTime { get; }
+
+    /// <summary>Variables set by the request (<c>set</c>, handler-provided ones like <c>$fastcgi_path_info</c>).</summary>
+    public Dictionary<string, string>? UserVariables { get; set; }
+}
