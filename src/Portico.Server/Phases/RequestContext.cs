@@ -54,6 +54,9 @@ internal sealed class RequestContext
     /// <summary>The file path the content phase mapped the URI to (<c>$request_filename</c>).</summary>
     public string? RequestFilename { get; set; }
 
+    /// <summary>The evaluated <c>root</c> (or alias base) for the current location (<c>$document_root</c>).</summary>
+    public string? DocumentRoot { get; set; }
+
     /// <summary>How many internal redirects happened; nginx stops at 10 with a 500.</summary>
     public int InternalRedirects { get; set; }
 
