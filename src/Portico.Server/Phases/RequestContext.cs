@@ -76,6 +76,21 @@ internal sealed class RequestContext
 
     public DateTimeOffset StartTime { get; }
 
+    /// <summary>The method the phases act on: an error_page redirect turns anything but HEAD into GET.</summary>
+    public string Method { get; set; } = "GET";
+
+    /// <summary>True after an internal redirect: <c>internal</c> locations accept only these.</summary>
+    public bool IsInternal { get; set; }
+
+    /// <summary>The status an error_page imposes on whatever the target serves (0: none).</summary>
+    public int StatusOverride { get; set; }
+
+    /// <summary>The compiled settings of the current location (or server).</summary>
+    internal CompiledSettings? Compiled { get; set; }
+
+    /// <summary>Modification time of the file being sent (for <c>expires modified</c>).</summary>
+    public DateTimeOffset? ContentLastModified { get; set; }
+
     /// <summary>Variables set by the request (<c>set</c>, handler-provided ones like <c>$fastcgi_path_info</c>).</summary>
     public Dictionary<string, string>? UserVariables { get; set; }
 }

@@ -9,4 +9,6 @@ internal sealed class VariableScope
 {
     // SKELETON: replaced by the Variables implementation.
     public static VariableScope Default { get; } = new();
+
+    public VariableScope WithNamedCaptures(IEnumerable<string> names) => this;
 }

@@ -1,0 +1,66 @@
+using Portico.Config;
+using Portico.Config.Model;
+using Portico.Server.Phases;
+using Portico.Server.Routing;
+using Portico.Server.Static;
+using Portico.Server.Variables;
+
+namespace Portico.Server.Hosting;
+
+/// <summary>
+/// One immutable, compiled config snapshot: virtual servers with their location trees,
+/// compiled values, the open-file cache and the logs. Built (and fully validated) before it
+/// replaces the running one.
+/// </summary>
+internal sealed class RuntimeConfig : IAsyncDisposable
+{
+    private RuntimeConfig(PorticoConfig config, VirtualServerTable servers, RuntimeServer fallback, OpenFileCache files, ServerLogs logs)
+    {
+        Config = config;
+        Servers = servers;
+        FallbackServer = fallback;
+        Files = files;
+        Logs = logs;
+    }
+
+    public PorticoConfig Config { get; }
+
+    public VirtualServerTable Servers { get; }
+
+    /// <summary>Used if a connection arrives on an endpoint no table knows (should not happen).</summary>
+    public RuntimeServer FallbackServer { get; }
+
+    public OpenFileCache Files { get; }
+
+    public ServerLogs Logs { get; }
+
+    /// <summary>Compiles a validated config. Throws <see cref="ConfigException"/> with file:line.</summary>
+    public static RuntimeConfig Build(PorticoConfig config, TimeProvider time)
+    {
+        var http = config.Http ?? throw new ConfigException("no \"http\" section in configuration", null);
+        if (http.Servers.Count == 0)
+        {
+            throw new ConfigException("no \"server\" section in \"http\" context", null);
+        }
+
+        foreach (var server in http.Servers)
+        {
+            foreach (var listen in server.Listens)
+            {
+                if (listen.Ssl)
+                {
+                    throw new ConfigException("the \"ssl\" parameter of the \"listen\" directive is not supported by portico yet", listen.Where);
+                }
+            }
+        }
+
+        var scope = VariableScopeBuilder.FromConfig(http);
+        var compiler = new SettingsCompiler(scope);
+        var servers = http.Servers.Select(s => new RuntimeServer(s, compiler)).ToList();
+        var table = VirtualServerTable.Build(servers);
+        var logs = ServerLogs.Create(config, compiler, time);
+        return new RuntimeConfig(config, table, servers[0], new OpenFileCache(time), logs);
+    }
+
+    public ValueTask DisposeAsync() => Logs.DisposeAsync();
+}

@@ -1,0 +1,72 @@
+using Portico.Config.Model;
+using Portico.Server.Routing;
+
+namespace Portico.Server.Phases;
+
+/// <summary>
+/// Maps a URI to a file path with <c>root</c> or <c>alias</c>, as ngx_http_map_uri_to_path, and
+/// refuses any result outside the root/alias directory. The URI is already normalized (no dot
+/// segments), but an alias can still be climbed out of (<c>location /img { alias /data/img/; }</c>
+/// with <c>/img../x</c>); nginx would serve that, we never do.
+/// </summary>
+internal static class PathMapper
+{
+    public static string? Map(RequestContext ctx, RuntimeLocation? location, string uri)
+    {
+        var settings = ctx.Compiled!;
+        string path;
+        string baseDir;
+        if (settings.Alias is not null && location is not null)
+        {
+            var alias = settings.Alias.Evaluate(ctx);
+            var match = location.Config.Match;
+            if (match is LocationMatch.Regex or LocationMatch.RegexCaseInsensitive)
+            {
+                // With a regex, alias is the whole path (it refers to captures).
+                path = alias;
+                var literal = settings.Source.Alias!.Text;
+                var dollar = literal.IndexOf('$', StringComparison.Ordinal);
+                var fixedPart = dollar < 0 ? literal : literal[..dollar];
+                var slash = fixedPart.LastIndexOf('/');
+                baseDir = slash <= 0 ? "/" : fixedPart[..slash];
+            }
+            else
+            {
+                var prefix = location.Config.Pattern;
+                path = uri.Length >= prefix.Length && uri.StartsWith(prefix, StringComparison.Ordinal)
+                    ? alias + uri[prefix.Length..]
+                    : alias;
+                baseDir = alias;
+            }
+
+            ctx.DocumentRoot = alias;
+        }
+        else
+        {
+            var root = settings.Root.Evaluate(ctx);
+            ctx.DocumentRoot = root;
+            path = root + uri;
+            baseDir = root;
+        }
+
+        return IsInside(path, baseDir) ? path : null;
+    }
+
+    private static bool IsInside(string path, string baseDir)
+    {
+        if (path.Length == 0 || path[0] != '/')
+        {
+            return false;
+        }
+
+        var full = Path.GetFullPath(path);
+        var root = Path.GetFullPath(baseDir.Length == 0 ? "/" : baseDir).TrimEnd('/');
+        if (root.Length == 0)
+        {
+            return true;
+        }
+
+        return full.StartsWith(root, StringComparison.Ordinal)
+            && (full.Length == root.Length || full[root.Length] == '/');
+    }
+}

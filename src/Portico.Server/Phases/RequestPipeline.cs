@@ -1,0 +1,236 @@
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Portico.Server.Hosting;
+using Portico.Server.Routing;
+
+namespace Portico.Server.Phases;
+
+/// <summary>
+/// The one terminal request delegate: pick the virtual server, normalize the URI, then run
+/// server rewrite -> find location -> rewrite -> content, looping on internal redirects (at
+/// most 10, as nginx), and finally hand the request to the access log.
+/// </summary>
+internal sealed class RequestPipeline
+{
+    // nginx: NGX_HTTP_MAX_URI_CHANGES + 1 internal redirects end in a 500.
+    private const int MaxInternalRedirects = 10;
+
+    private readonly ConfigSnapshotHolder _snapshots;
+
+    public RequestPipeline(ConfigSnapshotHolder snapshots) => _snapshots = snapshots;
+
+    public async Task HandleAsync(HttpContext http)
+    {
+        var snapshot = _snapshots.Current;
+        var connection = http.Features.Get<ConnectionSerialFeature>();
+        var serial = connection?.Serial ?? 0;
+        var requests = connection?.NextRequest() ?? 1;
+
+        var hostValid = HostNormalizer.TryNormalize(http.Request.Headers.Host.ToString(), out var host);
+        var server = snapshot.Servers.FindServer(http.Connection.LocalIpAddress, http.Connection.LocalPort, host, out var serverMatch)
+            ?? snapshot.FallbackServer;
+
+        var ctx = new RequestContext(http, server.Config, serial, requests)
+        {
+            Method = http.Request.Method,
+            RequestUri = http.Features.GetRequiredFeature<IHttpRequestFeature>().RawTarget,
+            Host = host.Length > 0 ? host : server.ServerNameVariable,
+            Compiled = server.Settings,
+            Settings = server.Settings.Source,
+        };
+        if (serverMatch is not null)
+        {
+            SetCaptures(ctx, serverMatch);
+        }
+
+        http.Response.OnStarting(ResponseHeaders.OnStartingCallback, ctx);
+        try
+        {
+            var outcome = hostValid ? Start(ctx) : PhaseOutcome.WithStatus(400);
+            if (outcome.Kind == PhaseOutcomeKind.Continue)
+            {
+                outcome = Rewrites.Run(ctx, server.Rewrites);
+            }
+
+            await RunLocationsAsync(ctx, snapshot, server, outcome).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away; nginx logs 499 for this.
+            http.Response.StatusCode = 499;
+        }
+        finally
+        {
+            snapshot.Logs.LogRequest(ctx);
+        }
+    }
+
+    private static PhaseOutcome Start(RequestContext ctx)
+    {
+        var target = ctx.RequestUri;
+        var pathStart = 0;
+        if (target.Length > 0 && target[0] != '/')
+        {
+            // absolute-form (RFC 9112 §3.2.2): http://host/path?query
+            var schemeEnd = target.IndexOf("://", StringComparison.Ordinal);
+            if (schemeEnd < 0)
+            {
+                return PhaseOutcome.WithStatus(400);
+            }
+
+            pathStart = target.IndexOf('/', schemeEnd + 3);
+            if (pathStart < 0)
+            {
+                ctx.Uri = "/";
+                return PhaseOutcome.Continue;
+            }
+        }
+
+        var query = target.IndexOf('?', pathStart);
+        var path = query < 0 ? target.AsSpan(pathStart) : target.AsSpan(pathStart, query - pathStart);
+        ctx.Args = query < 0 ? "" : target[(query + 1)..];
+        if (!UriNormalizer.TryNormalize(path, ctx.Settings.MergeSlashes, out var uri))
+        {
+            return PhaseOutcome.WithStatus(400);
+        }
+
+        ctx.Uri = uri;
+        return PhaseOutcome.Continue;
+    }
+
+    private static async Task RunLocationsAsync(RequestContext ctx, RuntimeConfig snapshot, RuntimeServer server, PhaseOutcome outcome)
+    {
+        RuntimeLocation? named = null;
+        while (true)
+        {
+            switch (outcome.Kind)
+            {
+                case PhaseOutcomeKind.Done:
+                    return;
+                case PhaseOutcomeKind.Status:
+                    var next = ErrorPages.TryRedirect(ctx, outcome.Status);
+                    if (next is { } redirect)
+                    {
+                        outcome = redirect;
+                        continue;
+                    }
+
+                    await SpecialResponse.WriteAsync(ctx, outcome.Status).ConfigureAwait(false);
+                    return;
+                case PhaseOutcomeKind.FinalStatus:
+                    await SpecialResponse.WriteAsync(ctx, outcome.Status).ConfigureAwait(false);
+                    return;
+                case PhaseOutcomeKind.Text:
+                    await Rewrites.WriteTextAsync(ctx, outcome.Status, outcome.Uri!).ConfigureAwait(false);
+                    return;
+                case PhaseOutcomeKind.Close:
+                    ctx.Http.Response.StatusCode = 444;
+                    ctx.Http.Abort();
+                    return;
+                case PhaseOutcomeKind.Redirect:
+                case PhaseOutcomeKind.Named:
+                    if (++ctx.InternalRedirects > MaxInternalRedirects)
+                    {
+                        snapshot.Logs.Error(Portico.Config.LogLevel.Error, ctx, $"rewrite or internal redirection cycle while internally redirecting to \"{outcome.Uri}\"");
+                        await SpecialResponse.WriteAsync(ctx, 500).ConfigureAwait(false);
+                        return;
+                    }
+
+                    ctx.IsInternal = true;
+                    if (outcome.Kind == PhaseOutcomeKind.Named)
+                    {
+                        if (!server.Named.TryGetValue(outcome.Uri!, out named))
+                        {
+                            snapshot.Logs.Error(Portico.Config.LogLevel.Error, ctx, $"could not find named location \"{outcome.Uri}\"");
+                            outcome = PhaseOutcome.WithStatus(500);
+                            continue;
+                        }
+                    }
+                    else
+                    {
+                        ctx.Uri = outcome.Uri!;
+                        if (outcome.Args is not null)
+                        {
+                            ctx.Args = outcome.Args;
+                        }
+                    }
+
+                    break;
+                case PhaseOutcomeKind.Continue:
+                    break;
+            }
+
+            // find location
+            RuntimeLocation? location;
+            if (named is not null)
+            {
+                location = named;
+                named = null;
+            }
+            else
+            {
+                LocationMatchResult found;
+                try
+                {
+                    found = server.Locations.Find(ctx.Uri);
+                }
+                catch (RegexMatchTimeoutException)
+                {
+                    outcome = PhaseOutcome.WithStatus(500);
+                    continue;
+                }
+
+                location = found.Location;
+                if (found.Match is not null)
+                {
+                    SetCaptures(ctx, found.Match);
+                }
+            }
+
+            var settings = location?.Settings ?? server.Settings;
+            ctx.Location = location?.Config;
+            ctx.Compiled = settings;
+            ctx.Settings = settings.Source;
+            if (location is not null && settings.Source.Internal && !ctx.IsInternal)
+            {
+                outcome = PhaseOutcome.WithStatus(404);
+                continue;
+            }
+
+            // rewrite phase, then content
+            outcome = location is null ? PhaseOutcome.Continue : Rewrites.Run(ctx, location.Rewrites);
+            if (outcome.Kind == PhaseOutcomeKind.Continue)
+            {
+                outcome = await StaticContent.HandleAsync(ctx, snapshot, location).ConfigureAwait(false);
+            }
+        }
+    }
+
+    internal static void SetCaptures(RequestContext ctx, Match match)
+    {
+        var groups = match.Groups;
+        var captures = new string?[groups.Count];
+        Dictionary<string, string>? named = null;
+        for (var i = 0; i < groups.Count; i++)
+        {
+            var group = groups[i];
+            captures[i] = group.Success ? group.Value : null;
+            if (!int.TryParse(group.Name, out _))
+            {
+                named ??= new Dictionary<string, string>(StringComparer.Ordinal);
+                named[group.Name] = group.Success ? group.Value : "";
+            }
+        }
+
+        ctx.Captures = captures;
+        if (named is not null)
+        {
+            ctx.NamedCaptures ??= new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var (name, value) in named)
+            {
+                ctx.NamedCaptures[name] = value;
+            }
+        }
+    }
+}

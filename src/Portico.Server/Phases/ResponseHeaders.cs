@@ -1,0 +1,122 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Portico.Config.Model;
+
+namespace Portico.Server.Phases;
+
+/// <summary>
+/// Header work done once, just before the response head is written, so it sees the final
+/// status and location: the error_page status override, nginx's reason phrase, <c>Server</c>,
+/// absolute <c>Location</c>, <c>add_header</c> and <c>expires</c>.
+/// </summary>
+internal static class ResponseHeaders
+{
+    public static readonly Func<object, Task> OnStartingCallback = OnStarting;
+
+    // https://nginx.org/en/docs/http/ngx_http_headers_module.html#add_header: without "always",
+    // only these codes get the headers (and expires).
+    private static bool IsHeaderCode(int code) => code is 200 or 201 or 204 or 206 or 301 or 302 or 303 or 304 or 307 or 308;
+
+    private static Task OnStarting(object state)
+    {
+        var ctx = (RequestContext)state;
+        var response = ctx.Http.Response;
+        if (ctx.StatusOverride > 0 && response.StatusCode == 200)
+        {
+            response.StatusCode = ctx.StatusOverride;
+        }
+
+        var code = response.StatusCode;
+        var reason = StatusText.Reason(code);
+        if (reason.Length > 0)
+        {
+            var feature = ctx.Http.Features.Get<IHttpResponseFeature>();
+            if (feature is not null)
+            {
+                feature.ReasonPhrase = reason;
+            }
+        }
+
+        var settings = ctx.Compiled!;
+        var headers = response.Headers;
+        headers.Server = settings.ServerHeader;
+
+        var location = headers.Location;
+        if (location.Count == 1 && location[0] is { Length: > 0 } l && l[0] == '/')
+        {
+            headers.Location = AbsoluteLocation(ctx, l);
+        }
+
+        var headerCode = IsHeaderCode(code);
+        if (settings.Source.Expires is { } expires && headerCode)
+        {
+            ApplyExpires(ctx, expires, headers);
+        }
+
+        foreach (var header in settings.AddHeaders)
+        {
+            if (header.Always || headerCode)
+            {
+                var value = header.Value.Evaluate(ctx);
+                if (value.Length > 0)
+                {
+                    headers.Append(header.Name, value);
+                }
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// nginx's absolute_redirect: a relative Location becomes scheme://host[:port]/path, with the
+    /// Host header's name (server_name_in_redirect off) and the local port unless it's 80.
+    /// </summary>
+    private static string AbsoluteLocation(RequestContext ctx, string path)
+    {
+        var port = ctx.Http.Connection.LocalPort;
+        var host = ctx.Host.Length > 0 ? ctx.Host : ctx.Server.PrimaryName;
+        return port == 80 || port == 0 ? $"http://{host}{path}" : $"http://{host}:{port.ToString(CultureInfo.InvariantCulture)}{path}";
+    }
+
+    // https://nginx.org/en/docs/http/ngx_http_headers_module.html#expires
+    private static void ApplyExpires(RequestContext ctx, ExpiresConfig expires, IHeaderDictionary headers)
+    {
+        switch (expires.Mode)
+        {
+            case ExpiresMode.Off:
+                return;
+            case ExpiresMode.Epoch:
+                headers.Expires = "Thu, 01 Jan 1970 00:00:01 GMT";
+                headers.CacheControl = "no-cache";
+                return;
+            case ExpiresMode.Max:
+                headers.Expires = "Thu, 31 Dec 2037 23:55:55 GMT";
+                headers.CacheControl = "max-age=315360000";
+                return;
+        }
+
+        var now = ctx.StartTime;
+        DateTimeOffset at;
+        switch (expires.Mode)
+        {
+            case ExpiresMode.Modified:
+                at = (ctx.ContentLastModified ?? now) + expires.Time;
+                break;
+            case ExpiresMode.Daily:
+                var today = new DateTimeOffset(now.UtcDateTime.Date, TimeSpan.Zero) + expires.Time;
+                at = today > now ? today : today.AddDays(1);
+                break;
+            default:
+                at = now + expires.Time;
+                break;
+        }
+
+        headers.Expires = at.ToString("R", CultureInfo.InvariantCulture);
+        var maxAge = (long)Math.Floor((at - now).TotalSeconds);
+        headers.CacheControl = maxAge <= 0 && expires.Mode == ExpiresMode.Access && expires.Time < TimeSpan.Zero
+            ? "no-cache"
+            : maxAge < 0 ? "no-cache" : "max-age=" + maxAge.ToString(CultureInfo.InvariantCulture);
+    }
+}

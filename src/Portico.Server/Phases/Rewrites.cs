@@ -1,0 +1,64 @@
+using Microsoft.AspNetCore.Http;
+
+namespace Portico.Server.Phases;
+
+/// <summary>
+/// Runs a level's rewrite-module program. Today that is <c>return</c>
+/// (https://nginx.org/en/docs/http/ngx_http_rewrite_module.html#return).
+/// </summary>
+internal static class Rewrites
+{
+    public static PhaseOutcome Run(RequestContext ctx, IReadOnlyList<CompiledRewrite> program)
+    {
+        foreach (var instruction in program)
+        {
+            switch (instruction)
+            {
+                case CompiledReturn ret:
+                    return Return(ctx, ret);
+            }
+        }
+
+        return PhaseOutcome.Continue;
+    }
+
+    private static PhaseOutcome Return(RequestContext ctx, CompiledReturn ret)
+    {
+        if (ret.Code == 444)
+        {
+            // nginx's "close the connection without a response".
+            return new PhaseOutcome(PhaseOutcomeKind.Close, 444);
+        }
+
+        if (ret.Text is null)
+        {
+            return PhaseOutcome.WithStatus(ret.Code);
+        }
+
+        var text = ret.Text.Evaluate(ctx);
+        if (ret.Code is 301 or 302 or 303 or 307 or 308)
+        {
+            ctx.Http.Response.Headers.Location = text;
+            return PhaseOutcome.WithStatus(ret.Code);
+        }
+
+        return new PhaseOutcome(PhaseOutcomeKind.Text, ret.Code, text);
+    }
+
+    /// <summary>Sends <c>return CODE TEXT</c>: the text as the body, typed with <c>default_type</c>.</summary>
+    public static async Task<PhaseOutcome> WriteTextAsync(RequestContext ctx, int code, string text)
+    {
+        var response = ctx.Http.Response;
+        response.StatusCode = code;
+        response.ContentType = ctx.Settings.DefaultType;
+        var body = System.Text.Encoding.UTF8.GetBytes(text);
+        response.ContentLength = body.Length;
+        if (!HttpMethods.IsHead(ctx.Http.Request.Method))
+        {
+            await response.Body.WriteAsync(body, ctx.Http.RequestAborted).ConfigureAwait(false);
+            ctx.BodyBytesSent += body.Length;
+        }
+
+        return PhaseOutcome.Done;
+    }
+}

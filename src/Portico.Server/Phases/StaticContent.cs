@@ -1,0 +1,193 @@
+using Microsoft.AspNetCore.Http;
+using Portico.Server.Hosting;
+using Portico.Server.Routing;
+using Portico.Server.Static;
+
+namespace Portico.Server.Phases;
+
+/// <summary>
+/// The content phase for locations without a proxy/FastCGI handler, in nginx's module order:
+/// try_files, then index (internal redirect to the first existing index file), autoindex, and
+/// the static file handler.
+/// </summary>
+internal static class StaticContent
+{
+    public static async Task<PhaseOutcome> HandleAsync(RequestContext ctx, RuntimeConfig snapshot, RuntimeLocation? location)
+    {
+        var settings = ctx.Compiled!;
+        if (settings.TryFiles is { } tries)
+        {
+            var outcome = TryFiles(ctx, snapshot, location, tries, settings.TryFilesFallback!);
+            if (outcome.Kind != PhaseOutcomeKind.Continue)
+            {
+                return outcome;
+            }
+        }
+
+        var method = ctx.Method;
+        var isGetOrHead = HttpMethods.IsGet(method) || HttpMethods.IsHead(method);
+        if (!isGetOrHead && !HttpMethods.IsPost(method))
+        {
+            // ngx_http_static_handler: only GET, HEAD (and POST, refused once the file is found).
+            return PhaseOutcome.WithStatus(405);
+        }
+
+        var uri = ctx.Uri;
+        if (uri.EndsWith('/'))
+        {
+            return await DirectoryAsync(ctx, snapshot, location, uri, isGetOrHead).ConfigureAwait(false);
+        }
+
+        var path = PathMapper.Map(ctx, location, uri);
+        if (path is null)
+        {
+            return PhaseOutcome.WithStatus(404);
+        }
+
+        ctx.RequestFilename = path;
+        var file = snapshot.Files.Lookup(path);
+        switch (file.Kind)
+        {
+            case FileKind.File:
+                break;
+            case FileKind.Directory:
+                // https://nginx.org/en/docs/http/ngx_http_core_module.html#location: a directory
+                // without the trailing slash is redirected to the slash form, args kept.
+                ctx.Http.Response.Headers.Location = ctx.Args.Length > 0 ? uri + "/?" + ctx.Args : uri + "/";
+                return PhaseOutcome.WithStatus(301);
+            case FileKind.Forbidden:
+                snapshot.Logs.Error(Portico.Config.LogLevel.Error, ctx, $"open() \"{path}\" failed (13: Permission denied)");
+                return PhaseOutcome.WithStatus(403);
+            default:
+                if (ctx.Settings.LogNotFound)
+                {
+                    snapshot.Logs.Error(Portico.Config.LogLevel.Error, ctx, $"open() \"{path}\" failed (2: No such file or directory)");
+                }
+
+                return PhaseOutcome.WithStatus(404);
+        }
+
+        if (!isGetOrHead)
+        {
+            return PhaseOutcome.WithStatus(405);
+        }
+
+        ctx.ContentLastModified = file.LastModified;
+        var options = new StaticFileOptions(
+            ContentType: MimeTypes.Resolve(ctx.Settings.Types, ctx.Settings.DefaultType, path),
+            Etag: ctx.Settings.Etag,
+            IfModifiedSince: ctx.Settings.IfModifiedSince,
+            IsHead: HttpMethods.IsHead(method),
+            AllowConditionalAndRange: ctx.StatusOverride == 0);
+        var sent = await StaticFileResponder.SendAsync(ctx.Http, file, options, ctx.Http.RequestAborted).ConfigureAwait(false);
+        ctx.BodyBytesSent += sent.BodyBytes;
+        return sent.Status >= 400 && !ctx.Http.Response.HasStarted ? PhaseOutcome.WithStatus(sent.Status) : PhaseOutcome.Done;
+    }
+
+    private static async Task<PhaseOutcome> DirectoryAsync(RequestContext ctx, RuntimeConfig snapshot, RuntimeLocation? location, string uri, bool isGetOrHead)
+    {
+        var directory = PathMapper.Map(ctx, location, uri);
+        if (directory is null)
+        {
+            return PhaseOutcome.WithStatus(404);
+        }
+
+        ctx.RequestFilename = directory;
+
+        // ngx_http_index_module: the first index that exists wins, by internal redirect.
+        foreach (var index in ctx.Compiled!.Index)
+        {
+            var name = index.Evaluate(ctx);
+            if (name.Length == 0)
+            {
+                continue;
+            }
+
+            if (name[0] == '/')
+            {
+                var absolute = PathMapper.Map(ctx, location, name);
+                if (absolute is not null && snapshot.Files.Lookup(absolute).Kind == FileKind.File)
+                {
+                    return PhaseOutcome.Redirect(name, null);
+                }
+
+                continue;
+            }
+
+            var candidate = snapshot.Files.Lookup(directory + name);
+            if (candidate.Kind == FileKind.File)
+            {
+                return PhaseOutcome.Redirect(uri + name, null);
+            }
+        }
+
+        var dir = snapshot.Files.Lookup(directory);
+        if (dir.Kind == FileKind.Forbidden)
+        {
+            return PhaseOutcome.WithStatus(403);
+        }
+
+        if (dir.Kind != FileKind.Directory)
+        {
+            if (ctx.Settings.LogNotFound)
+            {
+                snapshot.Logs.Error(Portico.Config.LogLevel.Error, ctx, $"\"{directory}\" is not found (2: No such file or directory)");
+            }
+
+            return PhaseOutcome.WithStatus(404);
+        }
+
+        if (ctx.Settings.Autoindex && isGetOrHead)
+        {
+            var options = new AutoindexOptions(ctx.Settings.AutoindexFormat, ctx.Settings.AutoindexExactSize, ctx.Settings.AutoindexLocaltime, HttpMethods.IsHead(ctx.Method));
+            var sent = await AutoindexResponder.SendAsync(ctx.Http, directory, uri, options, ctx.Http.RequestAborted).ConfigureAwait(false);
+            ctx.BodyBytesSent += sent.BodyBytes;
+            return sent.Status >= 400 && !ctx.Http.Response.HasStarted ? PhaseOutcome.WithStatus(sent.Status) : PhaseOutcome.Done;
+        }
+
+        snapshot.Logs.Error(Portico.Config.LogLevel.Error, ctx, $"directory index of \"{directory}\" is forbidden");
+        return PhaseOutcome.WithStatus(isGetOrHead || HttpMethods.IsPost(ctx.Method) ? 403 : 405);
+    }
+
+    // https://nginx.org/en/docs/http/ngx_http_core_module.html#try_files
+    private static PhaseOutcome TryFiles(RequestContext ctx, RuntimeConfig snapshot, RuntimeLocation? location, Variables.CompiledValue[] tries, Variables.CompiledValue fallback)
+    {
+        foreach (var attempt in tries)
+        {
+            var name = attempt.Evaluate(ctx);
+            if (name.Length == 0)
+            {
+                continue;
+            }
+
+            var testDirectory = name.EndsWith('/');
+            var uri = name[0] == '/' ? name : "/" + name;
+            var path = PathMapper.Map(ctx, location, testDirectory && uri.Length > 1 ? uri[..^1] : uri);
+            if (path is null)
+            {
+                continue;
+            }
+
+            var kind = snapshot.Files.Lookup(path).Kind;
+            if (testDirectory ? kind == FileKind.Directory : kind is FileKind.File)
+            {
+                ctx.Uri = uri;
+                return PhaseOutcome.Continue;
+            }
+        }
+
+        var last = fallback.Evaluate(ctx);
+        if (last.StartsWith('=') && int.TryParse(last.AsSpan(1), out var code))
+        {
+            return PhaseOutcome.WithStatus(code);
+        }
+
+        if (last.StartsWith('@'))
+        {
+            return PhaseOutcome.Named(last);
+        }
+
+        var query = last.IndexOf('?');
+        return query < 0 ? PhaseOutcome.Redirect(last, null) : PhaseOutcome.Redirect(last[..query], last[(query + 1)..]);
+    }
+}
