@@ -1,0 +1,218 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Portico.Config;
+using Portico.Config.Model;
+using Portico.Server.Phases;
+using Portico.Server.Routing;
+
+namespace Portico.Server.Hosting;
+
+/// <summary>
+/// Runs one Portico instance: Kestrel bound to every listen of the config, one terminal
+/// request delegate, and the config snapshot it reads. Used by the command line and in-process
+/// by the functional tests.
+/// </summary>
+public sealed class PorticoHost : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly ConfigSnapshotHolder _snapshots;
+    private readonly string? _pidFile;
+    private int _stopped;
+
+    private PorticoHost(WebApplication app, ConfigSnapshotHolder snapshots, string? pidFile)
+    {
+        _app = app;
+        _snapshots = snapshots;
+        _pidFile = pidFile;
+    }
+
+    /// <summary>The endpoints actually bound (with real ports when the config asked for port 0).</summary>
+    public IReadOnlyList<string> Addresses { get; private set; } = [];
+
+    /// <summary>
+    /// Compiles the config, binds every listener, then writes the pid file (only once every
+    /// socket is bound, so tools that wait for it can connect at once).
+    /// Throws <see cref="ConfigException"/> for config errors and bind failures.
+    /// </summary>
+    public static async Task<PorticoHost> StartAsync(PorticoConfig config, TimeProvider? time = null, CancellationToken cancellationToken = default)
+    {
+        var snapshot = RuntimeConfig.Build(config, time ?? TimeProvider.System);
+        var holder = new ConfigSnapshotHolder(snapshot);
+        var pipeline = new RequestPipeline(holder);
+        var http = config.Http!.Settings;
+
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { Args = [] });
+        builder.WebHost.UseKestrelCore();
+        builder.WebHost.UseSockets(sockets =>
+        {
+            sockets.Backlog = 511;
+            sockets.CreateBoundListenSocket = CreateListenSocket;
+        });
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.AllowSynchronousIO = false;
+            var limits = kestrel.Limits;
+
+            // client_max_body_size is enforced per location by the pipeline.
+            limits.MaxRequestBodySize = null;
+            limits.KeepAliveTimeout = http.KeepaliveTimeout > TimeSpan.Zero ? http.KeepaliveTimeout : TimeSpan.FromMilliseconds(1);
+            limits.RequestHeadersTimeout = http.ClientHeaderTimeout;
+
+            // nginx: client_header_buffer_size 1k + large_client_header_buffers 4 8k.
+            limits.MaxRequestLineSize = 8 * 1024;
+            limits.MaxRequestHeadersTotalSize = 32 * 1024;
+            limits.MaxRequestHeaderCount = 200;
+            foreach (var binding in snapshot.Servers.Bindings)
+            {
+                if (binding.UnixPath is not null)
+                {
+                    DeleteStaleSocket(binding.UnixPath);
+                    kestrel.ListenUnixSocket(binding.UnixPath, listen => Configure(listen));
+                }
+                else
+                {
+                    kestrel.Listen(binding.EndPoint!, listen => Configure(listen));
+                }
+            }
+        });
+        builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(30));
+
+        var app = builder.Build();
+        app.Run(pipeline.HandleAsync);
+        try
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException ex)
+        {
+            await app.DisposeAsync().ConfigureAwait(false);
+            await snapshot.DisposeAsync().ConfigureAwait(false);
+            throw new ConfigException(DescribeBindFailure(ex, snapshot.Servers.Bindings), null, ex);
+        }
+
+        var host = new PorticoHost(app, holder, config.PidFile);
+        host.Addresses = app.Urls.ToList();
+        if (config.PidFile is not null)
+        {
+            PidFile.Write(config.PidFile);
+        }
+
+        return host;
+    }
+
+    /// <summary>Re-opens every log file (<c>-s reopen</c>, SIGUSR1).</summary>
+    public void ReopenLogs() => _snapshots.Current.Logs.Reopen();
+
+    /// <summary>
+    /// Stops. Graceful (SIGQUIT): stop accepting, let requests in flight finish, flush logs.
+    /// Fast (SIGTERM/SIGINT): close connections now, still flush what was logged.
+    /// </summary>
+    public async Task StopAsync(bool graceful)
+    {
+        if (Interlocked.Exchange(ref _stopped, 1) != 0)
+        {
+            return;
+        }
+
+        using var cts = new CancellationTokenSource(graceful ? TimeSpan.FromSeconds(30) : TimeSpan.FromMilliseconds(1));
+        try
+        {
+            await _app.StopAsync(cts.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        await _snapshots.Current.DisposeAsync().ConfigureAwait(false);
+        if (_pidFile is not null)
+        {
+            PidFile.Delete(_pidFile);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(graceful: false).ConfigureAwait(false);
+        await _app.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private static void Configure(ListenOptions listen)
+    {
+        listen.Protocols = HttpProtocols.Http1;
+        listen.Use(next => connection =>
+        {
+            connection.Features.Set(ConnectionSerialFeature.Create());
+            return next(connection);
+        });
+    }
+
+    // nginx binds IPv6 sockets with IPV6_V6ONLY on (listen ... ipv6only=on is the default), so
+    // "[::]:80" and "0.0.0.0:80" can both be bound.
+    private static Socket CreateListenSocket(EndPoint endpoint)
+    {
+        if (endpoint is UnixDomainSocketEndPoint)
+        {
+            var unix = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            unix.Bind(endpoint);
+            return unix;
+        }
+
+        var ip = (IPEndPoint)endpoint;
+        var socket = new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        if (ip.AddressFamily == AddressFamily.InterNetworkV6)
+        {
+            socket.DualMode = false;
+        }
+
+        socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        socket.Bind(ip);
+        return socket;
+    }
+
+    private static void DeleteStaleSocket(string path)
+    {
+        try
+        {
+            if (File.Exists(path))
+            {
+                File.Delete(path);
+            }
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+
+    private static string DescribeBindFailure(IOException ex, IReadOnlyList<ListenBinding> bindings)
+    {
+        var socketError = ex.InnerException as SocketException ?? ex.InnerException?.InnerException as SocketException;
+        var target = bindings.Count == 1 ? bindings[0].Text : string.Join(", ", bindings.Select(b => b.Text));
+        var text = ex.Message;
+        foreach (var binding in bindings)
+        {
+            if (binding.EndPoint is not null && text.Contains(binding.EndPoint.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal))
+            {
+                target = binding.EndPoint.Address.Equals(IPAddress.Any) ? $"0.0.0.0:{binding.EndPoint.Port}" : binding.Text;
+                break;
+            }
+        }
+
+        var code = ex.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException ? "98: Address already in use" : socketError?.SocketErrorCode switch
+        {
+            SocketError.AddressAlreadyInUse => "98: Address already in use",
+            SocketError.AccessDenied => "13: Permission denied",
+            SocketError.AddressNotAvailable => "99: Cannot assign requested address",
+            _ => socketError?.Message ?? ex.Message,
+        };
+        return $"bind() to {target} failed ({code})";
+    }
+}

@@ -1,0 +1,208 @@
+using System.Runtime.InteropServices;
+using Portico.Config;
+using Portico.Server.Hosting;
+
+namespace Portico;
+
+/// <summary>What the <c>portico</c> binary does with its command line.</summary>
+internal static class PorticoCommand
+{
+    public const string Name = "portico";
+    public const string Version = "0.1.0";
+    public const string DefaultPrefix = "/etc/portico/";
+    public const string DefaultConfigFile = "portico.conf";
+
+    // The modules this build has, in nginx's -V format; deployment tools grep for these.
+    private const string ConfigureArguments =
+        "--prefix=/etc/portico/ --conf-path=portico.conf --error-log-path=stderr "
+        + "--with-http_autoindex_module --with-http_index_module --with-http_static_module "
+        + "--with-http_log_module --with-http_rewrite_module --with-http_headers_module "
+        + "--with-http_fastcgi_module --with-http_upstream_module";
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var command = CommandLine.Parse(args, out var error);
+        if (command is null)
+        {
+            SafeConsole.Error($"{Name}: {error}");
+            return 1;
+        }
+
+        if (command.Help || command.Version || command.VersionAndConfigure)
+        {
+            SafeConsole.Error($"{Name} version: {Name}/{Version}");
+            if (command.VersionAndConfigure)
+            {
+                SafeConsole.Error($"built with .NET {Environment.Version} ({RuntimeInformation.RuntimeIdentifier})");
+                SafeConsole.Error($"configure arguments: {ConfigureArguments}");
+            }
+
+            if (command.Help)
+            {
+                SafeConsole.Error(Usage());
+            }
+
+            if (!command.Test && command.Signal is null)
+            {
+                return 0;
+            }
+        }
+
+        var prefix = FullDirectory(command.Prefix ?? DefaultPrefix, Environment.CurrentDirectory);
+        LoadedConfig loaded;
+        bool zeroConfig;
+        string configPath;
+        try
+        {
+            (loaded, zeroConfig, configPath) = Load(command, prefix);
+        }
+        catch (ConfigException ex)
+        {
+            SafeConsole.Error($"{Name}: {ex}");
+            if (command.Test)
+            {
+                SafeConsole.Error($"{Name}: configuration file {ex.Where?.File ?? Path.Combine(prefix, command.ConfigFile ?? DefaultConfigFile)} test failed");
+            }
+
+            return 1;
+        }
+
+        if (command.Signal is not null)
+        {
+            if (loaded.Config.PidFile is null)
+            {
+                SafeConsole.Error($"{Name}: [error] no \"pid\" directive in \"{configPath}\", cannot send \"{command.Signal}\" signal");
+                return 1;
+            }
+
+            var failure = SignalSender.Send(loaded.Config.PidFile, command.Signal);
+            if (failure is not null)
+            {
+                SafeConsole.Error($"{Name}: [error] {failure}");
+                return 1;
+            }
+
+            return 0;
+        }
+
+        if (command.Test)
+        {
+            return TestConfig(command, loaded, configPath);
+        }
+
+        return await ServeAsync(loaded, zeroConfig, command).ConfigureAwait(false);
+    }
+
+    private static (LoadedConfig Loaded, bool ZeroConfig, string Path) Load(CommandLine command, string prefix)
+    {
+        var configPath = Path.GetFullPath(command.ConfigFile ?? DefaultConfigFile, prefix);
+        if (command.ConfigFile is null && !File.Exists(configPath))
+        {
+            var root = Path.GetFullPath(command.Root ?? Environment.CurrentDirectory);
+            var listen = command.Listen ?? ZeroConfig.DefaultListen;
+            var text = ZeroConfig.Text(root, listen);
+            var virtualPath = Path.Combine(root, "(zero-config)");
+            return (ConfigLoader.LoadText(text, virtualPath, prefix, command.GlobalDirectives), true, virtualPath);
+        }
+
+        if (command.Root is not null || command.Listen is not null)
+        {
+            throw new ConfigException("\"--root\" and \"--listen\" apply only when no configuration file is used", null);
+        }
+
+        return (ConfigLoader.Load(configPath, prefix, command.GlobalDirectives), false, configPath);
+    }
+
+    private static int TestConfig(CommandLine command, LoadedConfig loaded, string configPath)
+    {
+        try
+        {
+            // Compile everything a start would (variables, regexes, log files), without binding.
+            var snapshot = RuntimeConfig.Build(loaded.Config, TimeProvider.System);
+            snapshot.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+        catch (ConfigException ex)
+        {
+            SafeConsole.Error($"{Name}: {ex}");
+            SafeConsole.Error($"{Name}: configuration file {configPath} test failed");
+            return 1;
+        }
+
+        if (!command.Quiet)
+        {
+            SafeConsole.Error($"{Name}: the configuration file {configPath} syntax is ok");
+            SafeConsole.Error($"{Name}: configuration file {configPath} test is successful");
+        }
+
+        if (command.TestAndDump)
+        {
+            foreach (var file in loaded.Files)
+            {
+                SafeConsole.Out($"# configuration file {file.Path}:\n{file.Text}\n");
+            }
+        }
+
+        return 0;
+    }
+
+    private static async Task<int> ServeAsync(LoadedConfig loaded, bool zeroConfig, CommandLine command)
+    {
+        PorticoHost host;
+        try
+        {
+            host = await PorticoHost.StartAsync(loaded.Config).ConfigureAwait(false);
+        }
+        catch (ConfigException ex)
+        {
+            SafeConsole.Error($"{Name}: {ex}");
+            return 1;
+        }
+
+        if (zeroConfig)
+        {
+            SafeConsole.Error($"{Name}: no configuration file, serving {Path.GetFullPath(command.Root ?? Environment.CurrentDirectory)}");
+            SafeConsole.Error($"{Name}: listening on {ZeroConfig.Url(command.Listen ?? ZeroConfig.DefaultListen)}");
+        }
+
+        var stop = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var quit = PosixSignalRegistration.Create(PosixSignal.SIGQUIT, ctx => { ctx.Cancel = true; stop.TrySetResult(true); });
+        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; stop.TrySetResult(false); });
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, ctx => { ctx.Cancel = true; stop.TrySetResult(false); });
+        using var reopen = PosixSignalRegistration.Create((PosixSignal)SignalSender.SigUsr1, ctx => { ctx.Cancel = true; host.ReopenLogs(); });
+        using var reload = PosixSignalRegistration.Create(PosixSignal.SIGHUP, ctx =>
+        {
+            ctx.Cancel = true;
+            SafeConsole.Error($"{Name}: [warn] reload is not supported yet, keeping the running configuration");
+        });
+
+        var graceful = await stop.Task.ConfigureAwait(false);
+        await host.StopAsync(graceful).ConfigureAwait(false);
+        await host.DisposeAsync().ConfigureAwait(false);
+        return 0;
+    }
+
+    private static string FullDirectory(string path, string relativeTo)
+    {
+        var full = Path.GetFullPath(path, relativeTo);
+        return full.EndsWith('/') ? full : full + "/";
+    }
+
+    private static string Usage() =>
+        $"Usage: {Name} [-?hvVtTq] [-s signal] [-p prefix]\n"
+        + "               [-e filename] [-c filename] [-g directives]\n"
+        + "               [--root dir] [--listen address]\n\n"
+        + "Options:\n"
+        + "  -?,-h         : this help\n"
+        + "  -v            : show version and exit\n"
+        + "  -V            : show version and configure options then exit\n"
+        + "  -t            : test configuration and exit\n"
+        + "  -T            : test configuration, dump it and exit\n"
+        + "  -q            : suppress non-error messages during configuration testing\n"
+        + "  -s signal     : send signal to a master process: stop, quit, reopen, reload\n"
+        + $"  -p prefix     : set prefix path (default: {DefaultPrefix})\n"
+        + "  -e filename   : set error log file (default: stderr)\n"
+        + $"  -c filename   : set configuration file (default: {DefaultPrefix}{DefaultConfigFile})\n"
+        + "  -g directives : set global directives out of configuration file\n"
+        + "  --root dir    : without a configuration file, serve this directory (default: .)\n"
+        + $"  --listen addr : without a configuration file, listen here (default: {ZeroConfig.DefaultListen})";
+}

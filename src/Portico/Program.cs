@@ -1,0 +1,3 @@
+using Portico;
+
+return await PorticoCommand.RunAsync(args).ConfigureAwait(false);
