@@ -15,3 +15,16 @@ public sealed class RequiresFactAttribute : FactAttribute
         }
     }
 }
+
+/// <summary>The theory form of <see cref="RequiresFactAttribute"/>.</summary>
+public sealed class RequiresTheoryAttribute : TheoryAttribute
+{
+    public RequiresTheoryAttribute(params string[] binaries)
+    {
+        var missing = binaries.Where(b => !File.Exists(b)).ToList();
+        if (missing.Count > 0 && Environment.GetEnvironmentVariable("CI") != "true")
+        {
+            Skip = "not installed: " + string.Join(", ", missing);
+        }
+    }
+}
