@@ -172,13 +172,28 @@ internal static class PorticoCommand
         using var reload = PosixSignalRegistration.Create(PosixSignal.SIGHUP, ctx =>
         {
             ctx.Cancel = true;
-            SafeConsole.Error($"{Name}: [warn] reload is not supported yet, keeping the running configuration");
+            _ = Task.Run(() => ReloadAsync(host, command));
         });
 
         var graceful = await stop.Task.ConfigureAwait(false);
         await host.StopAsync(graceful).ConfigureAwait(false);
         await host.DisposeAsync().ConfigureAwait(false);
         return 0;
+    }
+
+    private static async Task ReloadAsync(PorticoHost host, CommandLine command)
+    {
+        try
+        {
+            var prefix = FullDirectory(command.Prefix ?? DefaultPrefix, Environment.CurrentDirectory);
+            var (loaded, _, _) = Load(command, prefix);
+            await host.ReloadAsync(loaded.Config).ConfigureAwait(false);
+            SafeConsole.Error($"{Name}: [notice] configuration reloaded");
+        }
+        catch (ConfigException ex)
+        {
+            SafeConsole.Error($"{Name}: {ex}, keeping the running configuration");
+        }
     }
 
     private static string FullDirectory(string path, string relativeTo)

@@ -106,6 +106,29 @@ public sealed class PorticoHost : IAsyncDisposable
         return host;
     }
 
+    /// <summary>
+    /// Reload: compile the new config completely, then swap the snapshot; requests in flight
+    /// finish on the old one. Any error leaves the running config untouched (nginx keeps the old
+    /// workers). Listening sockets cannot change yet: a config whose sockets differ is refused.
+    /// </summary>
+    public async Task ReloadAsync(PorticoConfig config, TimeProvider? time = null)
+    {
+        var next = RuntimeConfig.Build(config, time ?? TimeProvider.System);
+        var current = _snapshots.Current;
+        var before = string.Join(",", current.Servers.Bindings.Select(b => b.Text).Order(StringComparer.Ordinal));
+        var after = string.Join(",", next.Servers.Bindings.Select(b => b.Text).Order(StringComparer.Ordinal));
+        if (before != after)
+        {
+            await next.DisposeAsync().ConfigureAwait(false);
+            throw new ConfigException($"reload cannot change listening sockets yet (running: {before}; new: {after}), restart instead", null);
+        }
+
+        var old = _snapshots.Swap(next);
+
+        // Requests still running on the old snapshot may log a little longer; give them time.
+        _ = Task.Delay(TimeSpan.FromSeconds(30)).ContinueWith(_ => old.DisposeAsync().AsTask(), TaskScheduler.Default);
+    }
+
     /// <summary>Re-opens every log file (<c>-s reopen</c>, SIGUSR1).</summary>
     public void ReopenLogs() => _snapshots.Current.Logs.Reopen();
 
