@@ -198,6 +198,16 @@ internal sealed class RequestPipeline
                 continue;
             }
 
+            // https://nginx.org/en/docs/http/ngx_http_core_module.html#client_max_body_size:
+            // checked against Content-Length as soon as the location is known.
+            var limit = settings.Source.ClientMaxBodySize;
+            if (limit > 0 && ctx.Http.Request.ContentLength > limit && !ctx.IsInternal)
+            {
+                snapshot.Logs.Error(Portico.Config.LogLevel.Error, ctx, $"client intended to send too large body: {ctx.Http.Request.ContentLength} bytes");
+                outcome = PhaseOutcome.WithStatus(413);
+                continue;
+            }
+
             // rewrite phase, then content
             outcome = location is null ? PhaseOutcome.Continue : Rewrites.Run(ctx, location.Rewrites);
             if (outcome.Kind == PhaseOutcomeKind.Continue)
