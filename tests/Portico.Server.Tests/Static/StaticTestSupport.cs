@@ -170,6 +170,15 @@ internal sealed class NginxFactAttribute : FactAttribute
     }
 }
 
+/// <summary>The <see cref="NginxFactAttribute"/> rule for theories.</summary>
+internal sealed class NginxTheoryAttribute : TheoryAttribute
+{
+    public NginxTheoryAttribute()
+    {
+        Skip = new NginxFactAttribute().Skip;
+    }
+}
+
 /// <summary>Real nginx on a free loopback port, serving a given root with a given location body.</summary>
 internal sealed class NginxProcess : IDisposable
 {
@@ -187,7 +196,7 @@ internal sealed class NginxProcess : IDisposable
 
     public Uri BaseAddress { get; }
 
-    public static NginxProcess Start(string root, string locationDirectives)
+    public static NginxProcess Start(string root, string locationDirectives, string extraLocations = "")
     {
         if (!File.Exists(Binary))
         {
@@ -211,6 +220,7 @@ internal sealed class NginxProcess : IDisposable
                     listen 127.0.0.1:{{port}};
                     root {{root}};
                     location / { {{locationDirectives}} }
+                    {{extraLocations}}
                 }
             }
             """;
