@@ -58,6 +58,28 @@ internal sealed class FileLookup
 
     public bool Exists => Kind is FileKind.File or FileKind.Directory;
 
+    /// <summary>The status nginx answers for a failed lookup (404, 403 or 500); 200 when the path exists.</summary>
+    public int ErrorStatus => Kind switch
+    {
+        FileKind.NotFound or FileKind.NotDirectory => 404,
+        FileKind.Forbidden => 403,
+        FileKind.Error => 500,
+        _ => 200,
+    };
+
+    /// <summary>
+    /// The errno text nginx puts in its error log line (<c>open() "/x" failed (2: No such file or
+    /// directory)</c>), or "" when the path exists.
+    /// </summary>
+    public string ErrorText => Kind switch
+    {
+        FileKind.NotFound => "2: No such file or directory",
+        FileKind.Forbidden => "13: Permission denied",
+        FileKind.NotDirectory => "20: Not a directory",
+        FileKind.Error => "5: Input/output error",
+        _ => "",
+    };
+
     /// <summary>Size in bytes (0 for anything but a file).</summary>
     public long Length { get; }
 

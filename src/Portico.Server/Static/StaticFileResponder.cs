@@ -1,8 +1,10 @@
 using System.Globalization;
+using System.IO.Pipelines;
 using System.Text;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Primitives;
+using Microsoft.Win32.SafeHandles;
 using Portico.Config.Model;
 
 namespace Portico.Server.Static;
@@ -29,12 +31,14 @@ internal readonly record struct StaticSendResult(int StatusCode, long BodyBytesS
 /// Serves a regular file as nginx's static handler plus its header filters do (not_modified,
 /// range): validators, conditionals (RFC 9110 §13), single and multipart ranges (RFC 9110 §14,
 /// §14.6 for multipart/byteranges) with nginx's exact byte layout. Small files come from the
-/// cache's memory; larger ones go through <see cref="IHttpResponseBodyFeature.SendFileAsync"/>.
+/// cache's memory; larger ones are read in chunks into the response pipe.
 /// </summary>
 internal sealed class StaticFileResponder
 {
     private static readonly StringValues s_bytes = new("bytes");
     private static readonly byte[] s_crlfDashes = "\r\n--"u8.ToArray();
+
+    private const int ChunkSize = 64 * 1024;
 
     private readonly Func<long> _nextBoundary;
     private long _boundaryCounter;
@@ -185,28 +189,52 @@ internal sealed class StaticFileResponder
             return new StaticSendResult(206, 0, true);
         }
 
-        IHttpResponseBodyFeature body = http.Features.GetRequiredFeature<IHttpResponseBodyFeature>();
+        PipeWriter body = http.Features.GetRequiredFeature<IHttpResponseBodyFeature>().Writer;
         for (int i = 0; i < parts.Count; i++)
         {
-            await body.Writer.WriteAsync(prefix, cancellationToken);
-            await body.Writer.WriteAsync(partHeaders[i], cancellationToken);
+            await body.WriteAsync(prefix, cancellationToken);
+            await body.WriteAsync(partHeaders[i], cancellationToken);
             await WriteRangeAsync(http, file, parts[i].Start, parts[i].Length, cancellationToken);
         }
 
-        await body.Writer.WriteAsync(Encoding.ASCII.GetBytes("\r\n--" + boundary + "--\r\n"), cancellationToken);
+        await body.WriteAsync(Encoding.ASCII.GetBytes("\r\n--" + boundary + "--\r\n"), cancellationToken);
         return new StaticSendResult(206, total, true);
     }
 
     private static async ValueTask WriteRangeAsync(HttpContext http, FileLookup file, long offset, long count, CancellationToken cancellationToken)
     {
-        IHttpResponseBodyFeature body = http.Features.GetRequiredFeature<IHttpResponseBodyFeature>();
+        PipeWriter writer = http.Features.GetRequiredFeature<IHttpResponseBodyFeature>().Writer;
         if (file.Contents is { } contents)
         {
-            await body.Writer.WriteAsync(contents.AsMemory((int)offset, (int)count), cancellationToken);
+            await writer.WriteAsync(contents.AsMemory((int)offset, (int)count), cancellationToken);
             return;
         }
 
-        await body.SendFileAsync(file.Path, offset, count, cancellationToken);
+        // Kestrel's SendFileAsync falls back to an async FileStream copy, which on Unix hops to
+        // the thread pool for every read. Like nginx without aio, read synchronously (a page-cache
+        // hit for hot files) straight into the response pipe's buffers, flushing per chunk so
+        // the pipe's back-pressure bounds memory whatever the file size.
+        using SafeFileHandle handle = File.OpenHandle(file.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        while (count > 0)
+        {
+            Memory<byte> buffer = writer.GetMemory((int)Math.Min(count, ChunkSize));
+            int want = (int)Math.Min(buffer.Length, count);
+            int read = RandomAccess.Read(handle, buffer.Span[..want], offset);
+            if (read == 0)
+            {
+                // nginx: "file was truncated"; the Content-Length already sent cannot be met.
+                throw new IOException($"\"{file.Path}\" was truncated while being sent");
+            }
+
+            writer.Advance(read);
+            offset += read;
+            count -= read;
+            FlushResult flushed = await writer.FlushAsync(cancellationToken);
+            if (flushed.IsCompleted || flushed.IsCanceled)
+            {
+                return;
+            }
+        }
     }
 
     private static string FormatContentRange(ByteRange range, long length) =>
