@@ -107,10 +107,31 @@ public sealed class NginxSideBySideTests : IClassFixture<NginxSideBySideTests.Pe
         Assert.Equal(Encoding.Latin1.GetString(expected.Body), Encoding.Latin1.GetString(actual.Body));
     }
 
-    private async Task CompareAsync(string method, string target, (string, string)[] headers)
+    [NginxTheory]
+    [InlineData("", "")]
+    [InlineData("If-Match", "*")]
+    [InlineData("If-Match", Tag)]
+    [InlineData("If-None-Match", Tag)]
+    [InlineData("If-None-Match", "*")]
+    [InlineData("If-Range", Tag)]
+    public async Task Etag_off_matches_nginx(string header, string value)
     {
         Peers.Started peers = await _peers.StartAsync();
-        StaticHost ours = peers.Hosts[AutoindexFormat.Html];
+        (string, string)[] headers = header.Length == 0 ? [] : [(header, value), ("Range", "bytes=1-2")];
+        await CompareAsync("GET", "/noetag/a.txt", headers, peers.NoEtag, "/a.txt");
+    }
+
+    [NginxFact]
+    public async Task Symlinked_file_matches_nginx()
+    {
+        await CompareAsync("GET", "/link.txt", [("If-None-Match", Tag)]);
+        await CompareAsync("GET", "/link.txt", []);
+    }
+
+    private async Task CompareAsync(string method, string target, (string, string)[] headers, StaticHost? host = null, string? ourTarget = null)
+    {
+        Peers.Started peers = await _peers.StartAsync();
+        StaticHost ours = host ?? peers.Hosts[AutoindexFormat.Html];
         RawResponse expected = await RawHttp.SendAsync(peers.Nginx.BaseAddress, method, target, headers);
 
         // nginx numbers multipart boundaries with a per-worker counter; reuse its number.
@@ -120,7 +141,7 @@ public sealed class NginxSideBySideTests : IClassFixture<NginxSideBySideTests.Pe
             ours.NextBoundary = long.Parse(type["multipart/byteranges; boundary=".Length..], CultureInfo.InvariantCulture);
         }
 
-        RawResponse actual = await RawHttp.SendAsync(ours.BaseAddress, method, target, headers);
+        RawResponse actual = await RawHttp.SendAsync(ours.BaseAddress, method, ourTarget ?? target, headers);
         Assert.Equal(expected.Status, actual.Status);
         foreach (string name in new[] { "ETag", "Last-Modified", "Content-Range" })
         {
@@ -147,7 +168,7 @@ public sealed class NginxSideBySideTests : IClassFixture<NginxSideBySideTests.Pe
         private readonly SemaphoreSlim _gate = new(1, 1);
         private Started? _started;
 
-        internal sealed record Started(TempDir Dir, NginxProcess Nginx, Dictionary<AutoindexFormat, StaticHost> Hosts);
+        internal sealed record Started(TempDir Dir, NginxProcess Nginx, Dictionary<AutoindexFormat, StaticHost> Hosts, StaticHost NoEtag);
 
         internal async Task<Started> StartAsync()
         {
@@ -165,20 +186,23 @@ public sealed class NginxSideBySideTests : IClassFixture<NginxSideBySideTests.Pe
                 dir.Write("a.txt", Encoding.ASCII.GetBytes("abcdefghijklmnopqrstuvwxyz"), StaticFileFunctionalTests.Mtime);
                 dir.Write("big.bin", big, StaticFileFunctionalTests.Mtime);
                 dir.Write("empty.txt", [], StaticFileFunctionalTests.Mtime);
+                File.CreateSymbolicLink(Path.Combine(dir.Path, "link.txt"), Path.Combine(dir.Path, "a.txt"));
                 AutoindexTests.Populate(dir, new DateTimeOffset(2026, 11, 24, 10, 0, 0, TimeSpan.Zero));
                 MakeWorldReadable(dir.Path);
                 string d = Path.Combine(dir.Path, "dir") + "/";
                 NginxProcess nginx = NginxProcess.Start(dir.Path, "autoindex on;",
                     $"location /json/ {{ alias {d}; autoindex on; autoindex_format json; }}\n" +
                     $"location /xml/ {{ alias {d}; autoindex on; autoindex_format xml; }}\n" +
-                    $"location /jsonp/ {{ alias {d}; autoindex on; autoindex_format jsonp; }}\n");
+                    $"location /jsonp/ {{ alias {d}; autoindex on; autoindex_format jsonp; }}\n" +
+                    $"location /noetag/ {{ alias {dir.Path}/; etag off; }}\n");
                 var hosts = new Dictionary<AutoindexFormat, StaticHost>();
                 foreach (AutoindexFormat format in Enum.GetValues<AutoindexFormat>())
                 {
                     hosts[format] = await StaticHost.StartAsync(dir.Path, StaticFileFunctionalTests.Settings(format));
                 }
 
-                _started = new Started(dir, nginx, hosts);
+                StaticHost noEtag = await StaticHost.StartAsync(dir.Path, StaticFileFunctionalTests.Settings(etag: false));
+                _started = new Started(dir, nginx, hosts, noEtag);
                 return _started;
             }
             finally
@@ -212,6 +236,8 @@ public sealed class NginxSideBySideTests : IClassFixture<NginxSideBySideTests.Pe
                 {
                     await host.DisposeAsync();
                 }
+
+                await s.NoEtag.DisposeAsync();
 
                 s.Nginx.Dispose();
                 s.Dir.Dispose();
