@@ -60,10 +60,18 @@ internal static class FileProbe
             return new FileLookup(path, FileKind.Directory, 0, ticks, seconds, null);
         }
 
-        long length = ((FileInfo)info).Length;
+        long length = info is FileInfo fileInfo ? fileInfo.Length : 0;
         if (previous is { Kind: FileKind.File } && previous.Length == length && previous.LastWriteTicks == ticks)
         {
             return previous;
+        }
+
+        if (length == 0 && Environment.IsPrivilegedProcess)
+        {
+            // .NET cannot tell a FIFO or device from a regular file, and open() on a FIFO blocks
+            // (nginx opens with O_NONBLOCK and then 404s it). Those report size 0; root can read
+            // any empty regular file, so skip the open and serve an empty body.
+            return new FileLookup(path, FileKind.File, 0, ticks, seconds, maxContentBytes >= 0 ? [] : null);
         }
 
         // nginx open()s the file before answering, so an unreadable file is a 403, not a 200 that fails later.

@@ -195,4 +195,23 @@ public sealed class OpenFileCacheTests : IDisposable
         Assert.All(results, r => Assert.Equal(FileKind.File, r.Kind));
         Assert.Equal(1, cache.Count);
     }
+
+    [Fact]
+    public async Task Fifo_in_the_tree_does_not_block_lookup_as_root()
+    {
+        if (!Environment.IsPrivilegedProcess || !File.Exists("/usr/bin/mkfifo"))
+        {
+            return; // unprivileged lookups open the file, which is where a FIFO would block
+        }
+
+        string fifo = Path.Combine(_dir.Path, "pipe");
+        using (var mkfifo = System.Diagnostics.Process.Start("/usr/bin/mkfifo", fifo))
+        {
+            await mkfifo.WaitForExitAsync();
+        }
+
+        Task<FileLookup> lookup = Task.Run(() => new OpenFileCache(_time).Lookup(fifo));
+        Assert.Same(lookup, await Task.WhenAny(lookup, Task.Delay(TimeSpan.FromSeconds(10))));
+        Assert.Equal(0, (await lookup).Length);
+    }
 }
