@@ -11,6 +11,9 @@ internal sealed record OpenFileCacheOptions
     /// <summary>How long an entry is trusted without a new stat (nginx <c>open_file_cache_valid</c>).</summary>
     public TimeSpan Validity { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>Entries not looked up for this long are dropped (nginx <c>open_file_cache inactive=</c>, default 60s).</summary>
+    public TimeSpan Inactive { get; init; } = TimeSpan.FromSeconds(60);
+
     /// <summary>
     /// Cache NotFound/Forbidden/NotDirectory results too (nginx <c>open_file_cache_errors</c>, off by
     /// default there; off here so a file created a moment ago is served at once, as nginx does).
@@ -36,6 +39,8 @@ internal sealed class OpenFileCache
     private readonly TimeProvider _time;
     private readonly OpenFileCacheOptions _options;
     private readonly long _validityTicks;
+    private readonly long _inactiveTicks;
+    private long _lastSweep;
     private readonly Lock _evictLock = new();
     private int _count;
     private long _contentBytes;
@@ -45,6 +50,8 @@ internal sealed class OpenFileCache
         _time = time;
         _options = options ?? new OpenFileCacheOptions();
         _validityTicks = (long)(_options.Validity.TotalSeconds * time.TimestampFrequency);
+        _inactiveTicks = (long)(_options.Inactive.TotalSeconds * time.TimestampFrequency);
+        _lastSweep = time.GetTimestamp();
     }
 
     /// <summary>Number of cached entries (approximate under concurrency).</summary>
@@ -65,6 +72,7 @@ internal sealed class OpenFileCache
                 return cached;
             }
 
+            SweepIfDue(now);
             FileLookup fresh = FileProbe.Probe(absolutePath, cached, ContentAllowance());
             if (ReferenceEquals(fresh, cached))
             {
@@ -94,6 +102,7 @@ internal sealed class OpenFileCache
             return fresh;
         }
 
+        SweepIfDue(now);
         FileLookup probed = FileProbe.Probe(absolutePath, null, ContentAllowance());
         probed.ValidatedAt = now;
         probed.LastUsed = now;
@@ -135,6 +144,28 @@ internal sealed class OpenFileCache
         if (entry.Contents is { } contents)
         {
             Interlocked.Add(ref _contentBytes, -contents.LongLength);
+        }
+    }
+
+    /// <summary>
+    /// Drops entries unused for <c>Inactive</c>, so files nobody asks for any more give back their
+    /// memory. Runs on the slow path (a miss or a revalidation) at most once per <c>Inactive</c>/4;
+    /// cache hits never pay for it.
+    /// </summary>
+    private void SweepIfDue(long now)
+    {
+        long last = Interlocked.Read(ref _lastSweep);
+        if (now - last < _inactiveTicks / 4 || Interlocked.CompareExchange(ref _lastSweep, now, last) != last)
+        {
+            return;
+        }
+
+        foreach (KeyValuePair<string, FileLookup> pair in _entries)
+        {
+            if (now - pair.Value.LastUsed >= _inactiveTicks && _entries.TryRemove(pair))
+            {
+                Released(pair.Value);
+            }
         }
     }
 

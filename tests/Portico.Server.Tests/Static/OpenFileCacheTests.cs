@@ -170,6 +170,23 @@ public sealed class OpenFileCacheTests : IDisposable
     }
 
     [Fact]
+    public void Inactive_entries_are_dropped_and_give_back_their_memory()
+    {
+        var cache = new OpenFileCache(_time, new OpenFileCacheOptions { Inactive = TimeSpan.FromSeconds(60) });
+        string cold = _dir.Write("cold.txt", new byte[1000]);
+        string hot = _dir.Write("hot.txt", new byte[10]);
+        cache.Lookup(cold);
+        for (int i = 0; i < 70; i++)
+        {
+            _time.Advance(TimeSpan.FromSeconds(1));
+            cache.Lookup(hot);
+        }
+
+        Assert.Equal(1, cache.Count);
+        Assert.Equal(10, cache.ContentBytes);
+    }
+
+    [Fact]
     public void Content_memory_stays_within_budget()
     {
         var cache = new OpenFileCache(_time, new OpenFileCacheOptions { MaxContentBytes = 1000, MaxTotalContentBytes = 2500 });
