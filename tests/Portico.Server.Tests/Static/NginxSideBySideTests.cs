@@ -122,6 +122,16 @@ public sealed class NginxSideBySideTests : IClassFixture<NginxSideBySideTests.Pe
     }
 
     [NginxFact]
+    public async Task Autoindex_with_inexact_sizes_matches_nginx()
+    {
+        Peers.Started peers = await _peers.StartAsync();
+        RawResponse expected = await RawHttp.SendAsync(peers.Nginx.BaseAddress, "GET", "/human/");
+        RawResponse actual = await RawHttp.SendAsync(peers.Human.BaseAddress, "GET", "/human/");
+        Assert.Equal(200, expected.Status);
+        Assert.Equal(Encoding.Latin1.GetString(expected.Body), Encoding.Latin1.GetString(actual.Body));
+    }
+
+    [NginxFact]
     public async Task Symlinked_file_matches_nginx()
     {
         await CompareAsync("GET", "/link.txt", [("If-None-Match", Tag)]);
@@ -168,7 +178,7 @@ public sealed class NginxSideBySideTests : IClassFixture<NginxSideBySideTests.Pe
         private readonly SemaphoreSlim _gate = new(1, 1);
         private Started? _started;
 
-        internal sealed record Started(TempDir Dir, NginxProcess Nginx, Dictionary<AutoindexFormat, StaticHost> Hosts, StaticHost NoEtag);
+        internal sealed record Started(TempDir Dir, NginxProcess Nginx, Dictionary<AutoindexFormat, StaticHost> Hosts, StaticHost NoEtag, StaticHost Human);
 
         internal async Task<Started> StartAsync()
         {
@@ -188,13 +198,28 @@ public sealed class NginxSideBySideTests : IClassFixture<NginxSideBySideTests.Pe
                 dir.Write("empty.txt", [], StaticFileFunctionalTests.Mtime);
                 File.CreateSymbolicLink(Path.Combine(dir.Path, "link.txt"), Path.Combine(dir.Path, "a.txt"));
                 AutoindexTests.Populate(dir, new DateTimeOffset(2026, 11, 24, 10, 0, 0, TimeSpan.Zero));
+
+                // A second copy under /human/ for the inexact-size listing (nginx: same root, own location).
+                foreach (string file in Directory.EnumerateFiles(Path.Combine(dir.Path, "dir"), "*", SearchOption.AllDirectories))
+                {
+                    string copy = Path.Combine(dir.Path, "human", Path.GetRelativePath(Path.Combine(dir.Path, "dir"), file));
+                    Directory.CreateDirectory(Path.GetDirectoryName(copy)!);
+                    File.Copy(file, copy);
+                    File.SetLastWriteTimeUtc(copy, File.GetLastWriteTimeUtc(file));
+                }
+
+                foreach (string sub in Directory.EnumerateDirectories(Path.Combine(dir.Path, "human"), "*", SearchOption.AllDirectories))
+                {
+                    Directory.SetLastWriteTimeUtc(sub, Directory.GetLastWriteTimeUtc(Path.Combine(dir.Path, "dir", Path.GetRelativePath(Path.Combine(dir.Path, "human"), sub))));
+                }
                 MakeWorldReadable(dir.Path);
                 string d = Path.Combine(dir.Path, "dir") + "/";
                 NginxProcess nginx = NginxProcess.Start(dir.Path, "autoindex on;",
                     $"location /json/ {{ alias {d}; autoindex on; autoindex_format json; }}\n" +
                     $"location /xml/ {{ alias {d}; autoindex on; autoindex_format xml; }}\n" +
                     $"location /jsonp/ {{ alias {d}; autoindex on; autoindex_format jsonp; }}\n" +
-                    $"location /noetag/ {{ alias {dir.Path}/; etag off; }}\n");
+                    $"location /noetag/ {{ alias {dir.Path}/; etag off; }}\n" +
+                    "location /human/ { autoindex on; autoindex_exact_size off; }\n");
                 var hosts = new Dictionary<AutoindexFormat, StaticHost>();
                 foreach (AutoindexFormat format in Enum.GetValues<AutoindexFormat>())
                 {
@@ -202,7 +227,8 @@ public sealed class NginxSideBySideTests : IClassFixture<NginxSideBySideTests.Pe
                 }
 
                 StaticHost noEtag = await StaticHost.StartAsync(dir.Path, StaticFileFunctionalTests.Settings(etag: false));
-                _started = new Started(dir, nginx, hosts, noEtag);
+                StaticHost human = await StaticHost.StartAsync(dir.Path, StaticFileFunctionalTests.Settings(exactSize: false));
+                _started = new Started(dir, nginx, hosts, noEtag, human);
                 return _started;
             }
             finally
@@ -238,6 +264,7 @@ public sealed class NginxSideBySideTests : IClassFixture<NginxSideBySideTests.Pe
                 }
 
                 await s.NoEtag.DisposeAsync();
+                await s.Human.DisposeAsync();
 
                 s.Nginx.Dispose();
                 s.Dir.Dispose();

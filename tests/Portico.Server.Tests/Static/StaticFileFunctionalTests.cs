@@ -15,13 +15,14 @@ public sealed class StaticFileFunctionalTests : IAsyncLifetime
     private readonly byte[] _big = new byte[5 * 1024 * 1024 + 17];
     private StaticHost _host = null!;
 
-    internal static LocationSettings Settings(AutoindexFormat format = AutoindexFormat.Html, bool etag = true) => new()
+    internal static LocationSettings Settings(AutoindexFormat format = AutoindexFormat.Html, bool etag = true, bool exactSize = true) => new()
     {
         Root = new ConfigValue("/", new SourceLocation("test", 1)),
         Types = new Dictionary<string, string> { ["txt"] = "text/plain", ["html"] = "text/html", ["bin"] = "application/octet-stream" },
         DefaultType = "application/octet-stream",
         Autoindex = true,
         AutoindexFormat = format,
+        AutoindexExactSize = exactSize,
         Etag = etag,
     };
 
