@@ -122,6 +122,21 @@ public sealed class NginxSideBySideTests : IClassFixture<NginxSideBySideTests.Pe
     }
 
     [NginxFact]
+    public async Task Autoindex_head_matches_nginx()
+    {
+        Peers.Started peers = await _peers.StartAsync();
+        RawResponse expected = await RawHttp.SendAsync(peers.Nginx.BaseAddress, "HEAD", "/dir/");
+        RawResponse actual = await RawHttp.SendAsync(peers.Hosts[AutoindexFormat.Html].BaseAddress, "HEAD", "/dir/");
+        Assert.Equal(expected.Status, actual.Status);
+        foreach (string name in new[] { "Content-Type", "Content-Length", "Transfer-Encoding", "ETag", "Last-Modified" })
+        {
+            Assert.True(expected.Header(name) == actual.Header(name), $"{name}: nginx '{expected.Header(name)}', ours '{actual.Header(name)}'");
+        }
+
+        Assert.Empty(actual.Body);
+    }
+
+    [NginxFact]
     public async Task Autoindex_with_inexact_sizes_matches_nginx()
     {
         Peers.Started peers = await _peers.StartAsync();
