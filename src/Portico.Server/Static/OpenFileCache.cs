@@ -66,8 +66,12 @@ internal sealed class OpenFileCache
         long now = _time.GetTimestamp();
         if (_entries.TryGetValue(absolutePath, out FileLookup? cached))
         {
-            if (now - Volatile.Read(ref cached.ValidatedAt) < _validityTicks)
+            long validatedAt = Volatile.Read(ref cached.ValidatedAt);
+            if (now - validatedAt < _validityTicks
+                || Interlocked.CompareExchange(ref cached.ValidatedAt, now, validatedAt) != validatedAt)
             {
+                // Fresh, or another thread has just claimed the revalidation: when a hot entry
+                // expires under load only one request stats the file; the rest serve the entry.
                 cached.LastUsed = now;
                 return cached;
             }
@@ -76,8 +80,7 @@ internal sealed class OpenFileCache
             FileLookup fresh = FileProbe.Probe(absolutePath, cached, ContentAllowance());
             if (ReferenceEquals(fresh, cached))
             {
-                // Unchanged: keep the entry (and its cached contents), only restart its validity.
-                Volatile.Write(ref cached.ValidatedAt, now);
+                // Unchanged: keep the entry (and its cached contents); its validity restarted above.
                 cached.LastUsed = now;
                 return cached;
             }
