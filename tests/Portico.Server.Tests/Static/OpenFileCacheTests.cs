@@ -114,6 +114,19 @@ public sealed class OpenFileCacheTests : IDisposable
         Assert.Equal(FileKind.NotDirectory, new OpenFileCache(_time).Lookup(Path.Combine(file, "b")).Kind);
     }
 
+    [Theory]
+    [InlineData(FileKind.NotFound, 404, "2: No such file or directory")]
+    [InlineData(FileKind.NotDirectory, 404, "20: Not a directory")]
+    [InlineData(FileKind.Forbidden, 403, "13: Permission denied")]
+    [InlineData(FileKind.Error, 500, "5: Input/output error")]
+    [InlineData(FileKind.File, 200, "")]
+    public void Failed_lookups_map_to_nginx_statuses(FileKind kind, int status, string errno)
+    {
+        var entry = new FileLookup("/x", kind, 0, 0, 0, null);
+        Assert.Equal(status, entry.ErrorStatus);
+        Assert.Equal(errno, entry.ErrorText);
+    }
+
     [Fact]
     public void Directory_is_reported_as_directory()
     {
