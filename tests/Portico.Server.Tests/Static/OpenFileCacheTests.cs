@@ -115,14 +115,14 @@ public sealed class OpenFileCacheTests : IDisposable
     }
 
     [Theory]
-    [InlineData(FileKind.NotFound, 404, "2: No such file or directory")]
-    [InlineData(FileKind.NotDirectory, 404, "20: Not a directory")]
-    [InlineData(FileKind.Forbidden, 403, "13: Permission denied")]
-    [InlineData(FileKind.Error, 500, "5: Input/output error")]
-    [InlineData(FileKind.File, 200, "")]
-    public void Failed_lookups_map_to_nginx_statuses(FileKind kind, int status, string errno)
+    [InlineData(2, 404, "2: No such file or directory")]
+    [InlineData(4, 404, "20: Not a directory")]
+    [InlineData(3, 403, "13: Permission denied")]
+    [InlineData(5, 500, "5: Input/output error")]
+    [InlineData(0, 200, "")]
+    public void Failed_lookups_map_to_nginx_statuses(int kind, int status, string errno)
     {
-        var entry = new FileLookup("/x", kind, 0, 0, 0, null);
+        var entry = new FileLookup("/x", (FileKind)kind, 0, 0, 0, null);
         Assert.Equal(status, entry.ErrorStatus);
         Assert.Equal(errno, entry.ErrorText);
     }
