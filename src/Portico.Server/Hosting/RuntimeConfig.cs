@@ -32,6 +32,10 @@ internal sealed class RuntimeConfig : IAsyncDisposable
 
     public OpenFileCache Files { get; }
 
+    public StaticFileResponder FileResponder { get; } = new();
+
+    public required AutoindexResponder Autoindex { get; init; }
+
     public ServerLogs Logs { get; }
 
     /// <summary>Compiles a validated config. Throws <see cref="ConfigException"/> with file:line.</summary>
@@ -59,7 +63,7 @@ internal sealed class RuntimeConfig : IAsyncDisposable
         var servers = http.Servers.Select(s => new RuntimeServer(s, compiler)).ToList();
         var table = VirtualServerTable.Build(servers);
         var logs = ServerLogs.Create(config, compiler, time);
-        return new RuntimeConfig(config, table, servers[0], new OpenFileCache(time), logs);
+        return new RuntimeConfig(config, table, servers[0], new OpenFileCache(time), logs) { Autoindex = new AutoindexResponder(time) };
     }
 
     public ValueTask DisposeAsync() => Logs.DisposeAsync();

@@ -26,6 +26,9 @@ internal sealed class CompiledSettings
 
     public required CompiledHeader[] AddHeaders { get; init; }
 
+    /// <summary>Content types from <c>types</c>/<c>default_type</c>, resolved by extension.</summary>
+    public required Static.MimeTypes MimeTypes { get; init; }
+
     /// <summary>The <c>Server</c> header value (server_tokens).</summary>
     public required string ServerHeader { get; init; }
 

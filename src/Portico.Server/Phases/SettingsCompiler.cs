@@ -43,6 +43,7 @@ internal sealed class SettingsCompiler
             TryFilesFallback = settings.TryFiles is null ? null : Compile(settings.TryFiles.Fallback),
             ErrorPages = errorPages,
             AddHeaders = settings.AddHeaders.Select(h => new CompiledHeader(h.Name, Compile(h.Value), h.Always)).ToArray(),
+            MimeTypes = Static.MimeTypes.For(settings),
             ServerHeader = settings.ServerTokens == ServerTokens.Off ? ServerInfo.Name : ServerInfo.NameAndVersion,
             ErrorPageSignature = settings.ServerTokens == ServerTokens.Off ? ServerInfo.Name : ServerInfo.NameAndVersion,
         };

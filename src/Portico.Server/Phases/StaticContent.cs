@@ -55,16 +55,13 @@ internal static class StaticContent
                 // without the trailing slash is redirected to the slash form, args kept.
                 ctx.Http.Response.Headers.Location = ctx.Args.Length > 0 ? uri + "/?" + ctx.Args : uri + "/";
                 return PhaseOutcome.WithStatus(301);
-            case FileKind.Forbidden:
-                snapshot.Logs.Error(Portico.Config.LogLevel.Error, ctx, $"open() \"{path}\" failed (13: Permission denied)");
-                return PhaseOutcome.WithStatus(403);
             default:
-                if (ctx.Settings.LogNotFound)
+                if (file.ErrorStatus != 404 || ctx.Settings.LogNotFound)
                 {
-                    snapshot.Logs.Error(Portico.Config.LogLevel.Error, ctx, $"open() \"{path}\" failed (2: No such file or directory)");
+                    snapshot.Logs.Error(Portico.Config.LogLevel.Error, ctx, $"open() \"{path}\" failed ({file.ErrorText})");
                 }
 
-                return PhaseOutcome.WithStatus(404);
+                return PhaseOutcome.WithStatus(file.ErrorStatus);
         }
 
         if (!isGetOrHead)
@@ -73,15 +70,15 @@ internal static class StaticContent
         }
 
         ctx.ContentLastModified = file.LastModified;
+        // nginx types by $uri, not by the file path (they differ with alias).
         var options = new StaticFileOptions(
-            ContentType: MimeTypes.Resolve(ctx.Settings.Types, ctx.Settings.DefaultType, path),
+            ContentType: settings.MimeTypes.Resolve(uri),
             Etag: ctx.Settings.Etag,
             IfModifiedSince: ctx.Settings.IfModifiedSince,
-            IsHead: HttpMethods.IsHead(method),
-            AllowConditionalAndRange: ctx.StatusOverride == 0);
-        var sent = await StaticFileResponder.SendAsync(ctx.Http, file, options, ctx.Http.RequestAborted).ConfigureAwait(false);
-        ctx.BodyBytesSent += sent.BodyBytes;
-        return sent.Status >= 400 && !ctx.Http.Response.HasStarted ? PhaseOutcome.WithStatus(sent.Status) : PhaseOutcome.Done;
+            IsHead: HttpMethods.IsHead(method));
+        var sent = await snapshot.FileResponder.SendAsync(ctx.Http, file, options, ctx.Http.RequestAborted).ConfigureAwait(false);
+        ctx.BodyBytesSent += sent.BodyBytesSent;
+        return sent.ResponseSent ? PhaseOutcome.Done : PhaseOutcome.WithStatus(sent.StatusCode);
     }
 
     private static async Task<PhaseOutcome> DirectoryAsync(RequestContext ctx, RuntimeConfig snapshot, RuntimeLocation? location, string uri, bool isGetOrHead)
@@ -122,9 +119,10 @@ internal static class StaticContent
         }
 
         var dir = snapshot.Files.Lookup(directory);
-        if (dir.Kind == FileKind.Forbidden)
+        if (dir.Kind is FileKind.Forbidden or FileKind.Error)
         {
-            return PhaseOutcome.WithStatus(403);
+            snapshot.Logs.Error(Portico.Config.LogLevel.Error, ctx, $"\"{directory}\" failed ({dir.ErrorText})");
+            return PhaseOutcome.WithStatus(dir.ErrorStatus);
         }
 
         if (dir.Kind != FileKind.Directory)
@@ -139,10 +137,10 @@ internal static class StaticContent
 
         if (ctx.Settings.Autoindex && isGetOrHead)
         {
-            var options = new AutoindexOptions(ctx.Settings.AutoindexFormat, ctx.Settings.AutoindexExactSize, ctx.Settings.AutoindexLocaltime, HttpMethods.IsHead(ctx.Method));
-            var sent = await AutoindexResponder.SendAsync(ctx.Http, directory, uri, options, ctx.Http.RequestAborted).ConfigureAwait(false);
-            ctx.BodyBytesSent += sent.BodyBytes;
-            return sent.Status >= 400 && !ctx.Http.Response.HasStarted ? PhaseOutcome.WithStatus(sent.Status) : PhaseOutcome.Done;
+            var options = AutoindexOptions.From(ctx.Settings, HttpMethods.IsHead(ctx.Method), ctx.Args);
+            var sent = await snapshot.Autoindex.SendAsync(ctx.Http, directory, uri, options, ctx.Http.RequestAborted).ConfigureAwait(false);
+            ctx.BodyBytesSent += sent.BodyBytesSent;
+            return sent.ResponseSent ? PhaseOutcome.Done : PhaseOutcome.WithStatus(sent.StatusCode);
         }
 
         snapshot.Logs.Error(Portico.Config.LogLevel.Error, ctx, $"directory index of \"{directory}\" is forbidden");
