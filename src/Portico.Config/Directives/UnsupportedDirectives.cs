@@ -1,0 +1,64 @@
+using System.Collections.Frozen;
+
+namespace Portico.Config.Directives;
+
+/// <summary>
+/// nginx directives we recognise but do not implement. They are rejected with
+/// <c>"gzip" directive is not supported by portico</c> rather than reported as unknown (the
+/// config is valid nginx) or, worse, silently ignored (ARCHITECTURE.md, principle 3).
+/// </summary>
+internal static class UnsupportedDirectives
+{
+    private static readonly FrozenSet<string> s_names = new[]
+    {
+        // core / events
+        "load_module", "env", "worker_cpu_affinity", "worker_priority", "worker_shutdown_timeout",
+        "working_directory", "lock_file", "thread_pool", "timer_resolution", "debug_points",
+        "debug_connection", "accept_mutex", "accept_mutex_delay", "worker_aio_requests", "ssl_engine",
+        "google_perftools_profiles", "stream", "mail",
+        // rewrite
+        "rewrite", "if", "set", "break", "rewrite_log", "uninitialized_variable_warn",
+        // gzip
+        "gzip", "gzip_vary", "gzip_proxied", "gzip_comp_level", "gzip_buffers", "gzip_http_version",
+        "gzip_types", "gzip_min_length", "gzip_disable", "gzip_static", "gunzip",
+        // proxy
+        "proxy_pass", "proxy_set_header", "proxy_redirect", "proxy_buffering", "proxy_buffers",
+        "proxy_buffer_size", "proxy_read_timeout", "proxy_connect_timeout", "proxy_send_timeout",
+        "proxy_http_version", "proxy_cache", "proxy_cache_path", "proxy_cache_valid", "proxy_hide_header",
+        "proxy_pass_header", "proxy_intercept_errors", "proxy_next_upstream", "proxy_ssl_verify",
+        "proxy_request_buffering", "proxy_max_temp_file_size", "proxy_temp_path", "proxy_cookie_path",
+        "proxy_cookie_domain", "proxy_set_body", "proxy_pass_request_headers", "proxy_pass_request_body",
+        "proxy_ignore_headers", "proxy_headers_hash_max_size", "proxy_headers_hash_bucket_size",
+        // ssl
+        "ssl", "ssl_certificate", "ssl_certificate_key", "ssl_protocols", "ssl_ciphers",
+        "ssl_prefer_server_ciphers", "ssl_session_cache", "ssl_session_timeout", "ssl_session_tickets",
+        "ssl_dhparam", "ssl_stapling", "ssl_stapling_verify", "ssl_trusted_certificate",
+        "ssl_client_certificate", "ssl_verify_client", "ssl_ecdh_curve", "ssl_buffer_size",
+        "http2", "http2_push", "http2_max_concurrent_streams",
+        // limits and access
+        "limit_req", "limit_req_zone", "limit_req_status", "limit_req_log_level", "limit_conn",
+        "limit_conn_zone", "limit_conn_status", "limit_conn_log_level", "limit_rate", "limit_rate_after",
+        "limit_except", "allow", "deny", "satisfy", "auth_basic", "auth_basic_user_file", "auth_request",
+        // variables and content
+        "map", "geo", "split_clients", "charset", "charset_types", "source_charset", "override_charset",
+        "sub_filter", "sub_filter_once", "sub_filter_types", "ssi", "addition_types", "add_trailer",
+        "real_ip_header", "set_real_ip_from", "real_ip_recursive", "resolver", "resolver_timeout",
+        "uwsgi_pass", "uwsgi_param", "scgi_pass", "scgi_param", "grpc_pass", "memcached_pass",
+        "mirror", "stub_status", "random_index", "empty_gif", "secure_link", "userid", "dav_methods",
+        "flv", "mp4", "image_filter", "xslt_stylesheet", "perl", "js_import", "js_content",
+        // files and caching
+        "open_file_cache", "open_file_cache_valid", "open_file_cache_min_uses", "open_file_cache_errors",
+        "aio", "directio", "output_buffers", "postpone_output", "sendfile_max_chunk", "read_ahead",
+        "disable_symlinks", "max_ranges", "chunked_transfer_encoding", "absolute_redirect",
+        "port_in_redirect", "server_name_in_redirect", "msie_padding", "msie_refresh", "lingering_close",
+        "lingering_time", "lingering_timeout", "reset_timedout_connection", "resolver", "underscores_in_headers",
+        "ignore_invalid_headers", "client_body_in_file_only", "client_body_in_single_buffer",
+        "keepalive_disable", "log_subrequest", "open_log_file_cache", "subrequest_output_buffer_size",
+        "ssi_types", "etag_types", "fastcgi_cache", "fastcgi_cache_path", "fastcgi_cache_key",
+        "fastcgi_cache_valid", "fastcgi_temp_path", "fastcgi_store", "fastcgi_catch_stderr",
+    }.ToFrozenSet(StringComparer.Ordinal);
+
+    public static bool Contains(string name) => s_names.Contains(name);
+
+    public static IEnumerable<string> Names => s_names.Order(StringComparer.Ordinal);
+}
