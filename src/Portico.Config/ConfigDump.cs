@@ -12,145 +12,157 @@ namespace Portico.Config;
 /// </summary>
 public static class ConfigDump
 {
-    [ThreadStatic]
-    private static string? t_mainFile;
+    public static string Dump(PorticoConfig config) => new Writer(config.FilePath).Write(config);
 
-    public static string Dump(PorticoConfig config)
+    /// <summary>Holds the main file's path so locations in it print as a bare line number.</summary>
+    private sealed class Writer(string mainFile)
     {
-        var sb = new StringBuilder();
-        sb.Append("file ").AppendLine(config.FilePath);
-        sb.Append("prefix ").AppendLine(config.Prefix);
-        sb.Append("pid ").AppendLine(config.PidFile ?? "(none)");
-        foreach (ErrorLogConfig log in config.ErrorLogs)
+        public string Write(PorticoConfig config)
         {
-            sb.Append("error_log ").Append(log.File).Append(' ').AppendLine(Level(log.Level));
-        }
+            var sb = new StringBuilder();
+            sb.Append("file ").AppendLine(config.FilePath);
+            sb.Append("prefix ").AppendLine(config.Prefix);
+            sb.Append("pid ").AppendLine(config.PidFile ?? "(none)");
+            foreach (ErrorLogConfig log in config.ErrorLogs)
+            {
+                sb.Append("error_log ").Append(log.File).Append(' ').AppendLine(Level(log.Level));
+            }
 
-        if (config.Http is not { } http)
-        {
-            sb.AppendLine("http (none)");
+            if (config.Http is not { } http)
+            {
+                sb.AppendLine("http (none)");
+                return sb.ToString();
+            }
+
+            sb.AppendLine("http");
+            // "combined" is predefined and the same in every dump.
+            foreach (LogFormatConfig format in http.LogFormats.Values.Where(f => f.Name != "combined").OrderBy(f => f.Name, StringComparer.Ordinal))
+            {
+                sb.Append("  log_format ").Append(format.Name).Append(" escape=").Append(Lower(format.Escape))
+                    .Append(' ').AppendLine(Quote(format.Format.Text));
+            }
+
+            foreach (UpstreamConfig u in http.Upstreams.Values.OrderBy(u => u.Name, StringComparer.Ordinal))
+            {
+                DumpUpstream(sb, u);
+            }
+
+            LocationSettings defaults = ModelBuilder.Defaults(config.Prefix, default);
+            DumpSettings(sb, "  ", http.Settings, defaults);
+            foreach (ServerConfig server in http.Servers)
+            {
+                DumpServer(sb, server, http.Settings);
+            }
+
             return sb.ToString();
         }
 
-        sb.AppendLine("http");
-        // "combined" is predefined and the same in every dump.
-        foreach (LogFormatConfig format in http.LogFormats.Values.Where(f => f.Name != "combined").OrderBy(f => f.Name, StringComparer.Ordinal))
+        private void DumpUpstream(StringBuilder sb, UpstreamConfig u)
         {
-            sb.Append("  log_format ").Append(format.Name).Append(" escape=").Append(Lower(format.Escape))
-                .Append(' ').AppendLine(Quote(format.Format.Text));
-        }
-
-        foreach (UpstreamConfig u in http.Upstreams.Values.OrderBy(u => u.Name, StringComparer.Ordinal))
-        {
-            DumpUpstream(sb, u);
-        }
-
-        t_mainFile = config.FilePath;
-        LocationSettings defaults = ModelBuilder.Defaults(config.Prefix, default);
-        DumpSettings(sb, "  ", http.Settings, defaults);
-        foreach (ServerConfig server in http.Servers)
-        {
-            DumpServer(sb, server, http.Settings);
-        }
-
-        return sb.ToString();
-    }
-
-    private static void DumpUpstream(StringBuilder sb, UpstreamConfig u)
-    {
-        sb.Append("  upstream ").Append(u.Name).Append(At(u.Where)).Append(' ').Append(Lower(u.Balancing));
-        if (u.HashKey is not null)
-        {
-            sb.Append(" key=").Append(Quote(u.HashKey.Text)).Append(u.HashConsistent ? " consistent" : "");
-        }
-
-        sb.Append(" keepalive=").Append(u.Keepalive)
-            .Append(" keepalive_timeout=").Append(Time(u.KeepaliveTimeout))
-            .Append(" keepalive_requests=").Append(u.KeepaliveRequests).AppendLine();
-        foreach (UpstreamServerConfig s in u.Servers)
-        {
-            sb.Append("    server ").Append(s.Address).Append(" weight=").Append(s.Weight).Append(" max_fails=").Append(s.MaxFails)
-                .Append(" fail_timeout=").Append(Time(s.FailTimeout)).Append(s.Backup ? " backup" : "").Append(s.Down ? " down" : "")
-                .Append(At(s.Where)).AppendLine();
-        }
-    }
-
-    private static void DumpServer(StringBuilder sb, ServerConfig server, LocationSettings parent)
-    {
-        sb.Append("  server").Append(At(server.Where)).AppendLine();
-        foreach (ListenConfig l in server.Listens)
-        {
-            sb.Append("    listen ").Append(l.EndpointText);
-            if (l.DefaultServer) sb.Append(" default_server");
-            if (l.Bind) sb.Append(" bind");
-            if (l.ReusePort) sb.Append(" reuseport");
-            if (l.Backlog != 511) sb.Append(" backlog=").Append(l.Backlog);
-            if (l.Ipv6Only is bool v6) sb.Append(" ipv6only=").Append(v6 ? "on" : "off");
-            if (l.Ssl) sb.Append(" ssl");
-            if (l.Http2) sb.Append(" http2");
-            sb.AppendLine();
-        }
-
-        foreach (ServerNameConfig n in server.Names)
-        {
-            sb.Append("    server_name ").Append(Lower(n.Kind)).Append(' ').AppendLine(Quote(n.Text));
-        }
-
-        DumpRewrites(sb, "    ", server.Rewrites);
-        DumpSettings(sb, "    ", server.Settings, parent);
-        foreach (LocationConfig location in server.Locations)
-        {
-            DumpLocation(sb, "    ", location, server.Settings);
-        }
-    }
-
-    private static void DumpLocation(StringBuilder sb, string indent, LocationConfig location, LocationSettings parent)
-    {
-        string modifier = location.Match switch
-        {
-            LocationMatch.Exact => "= ",
-            LocationMatch.PrefixNoRegex => "^~ ",
-            LocationMatch.Regex => "~ ",
-            LocationMatch.RegexCaseInsensitive => "~* ",
-            _ => "",
-        };
-        sb.Append(indent).Append("location ").Append(modifier).Append(location.Pattern).Append(At(location.Where)).AppendLine();
-        string inner = indent + "  ";
-        DumpRewrites(sb, inner, location.Rewrites);
-        DumpSettings(sb, inner, location.Settings, parent);
-        foreach (LocationConfig nested in location.Locations)
-        {
-            DumpLocation(sb, inner, nested, location.Settings);
-        }
-    }
-
-    private static void DumpRewrites(StringBuilder sb, string indent, IReadOnlyList<RewriteInstruction> rewrites)
-    {
-        foreach (RewriteInstruction r in rewrites)
-        {
-            if (r is ReturnInstruction ret)
+            sb.Append("  upstream ").Append(u.Name).Append(At(u.Where)).Append(' ').Append(u.Balancing switch
             {
-                sb.Append(indent).Append("return ").Append(ret.Code);
-                if (ret.Text is not null)
-                {
-                    sb.Append(' ').Append(Quote(ret.Text.Text));
-                }
+                UpstreamBalancing.LeastConn => "least_conn",
+                UpstreamBalancing.IpHash => "ip_hash",
+                UpstreamBalancing.Hash => "hash",
+                _ => "round_robin",
+            });
+            if (u.HashKey is not null)
+            {
+                sb.Append(" key=").Append(Quote(u.HashKey.Text)).Append(u.HashConsistent ? " consistent" : "");
+            }
 
+            sb.Append(" keepalive=").Append(u.Keepalive)
+                .Append(" keepalive_timeout=").Append(Time(u.KeepaliveTimeout))
+                .Append(" keepalive_requests=").Append(u.KeepaliveRequests).AppendLine();
+            foreach (UpstreamServerConfig s in u.Servers)
+            {
+                sb.Append("    server ").Append(s.Address).Append(" weight=").Append(s.Weight).Append(" max_fails=").Append(s.MaxFails)
+                    .Append(" fail_timeout=").Append(Time(s.FailTimeout)).Append(s.Backup ? " backup" : "").Append(s.Down ? " down" : "")
+                    .Append(At(s.Where)).AppendLine();
+            }
+        }
+
+        private void DumpServer(StringBuilder sb, ServerConfig server, LocationSettings parent)
+        {
+            sb.Append("  server").Append(At(server.Where)).AppendLine();
+            foreach (ListenConfig l in server.Listens)
+            {
+                sb.Append("    listen ").Append(l.EndpointText);
+                if (l.DefaultServer) sb.Append(" default_server");
+                if (l.Bind) sb.Append(" bind");
+                if (l.ReusePort) sb.Append(" reuseport");
+                if (l.Backlog != 511) sb.Append(" backlog=").Append(l.Backlog);
+                if (l.Ipv6Only is bool v6) sb.Append(" ipv6only=").Append(v6 ? "on" : "off");
+                if (l.Ssl) sb.Append(" ssl");
+                if (l.Http2) sb.Append(" http2");
                 sb.AppendLine();
             }
-        }
-    }
 
-    private static void DumpSettings(StringBuilder sb, string indent, LocationSettings s, LocationSettings parent)
-    {
-        Dictionary<string, string> before = Describe(parent).ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
-        foreach ((string key, string value) in Describe(s))
-        {
-            if (!before.TryGetValue(key, out string? old) || old != value)
+            foreach (ServerNameConfig n in server.Names)
             {
-                sb.Append(indent).Append(key).Append(' ').AppendLine(value);
+                sb.Append("    server_name ").Append(Lower(n.Kind)).Append(' ').AppendLine(Quote(n.Text));
+            }
+
+            DumpRewrites(sb, "    ", server.Rewrites);
+            DumpSettings(sb, "    ", server.Settings, parent);
+            foreach (LocationConfig location in server.Locations)
+            {
+                DumpLocation(sb, "    ", location, server.Settings);
             }
         }
+
+        private void DumpLocation(StringBuilder sb, string indent, LocationConfig location, LocationSettings parent)
+        {
+            string modifier = location.Match switch
+            {
+                LocationMatch.Exact => "= ",
+                LocationMatch.PrefixNoRegex => "^~ ",
+                LocationMatch.Regex => "~ ",
+                LocationMatch.RegexCaseInsensitive => "~* ",
+                _ => "",
+            };
+            sb.Append(indent).Append("location ").Append(modifier).Append(location.Pattern).Append(At(location.Where)).AppendLine();
+            string inner = indent + "  ";
+            DumpRewrites(sb, inner, location.Rewrites);
+            DumpSettings(sb, inner, location.Settings, parent);
+            foreach (LocationConfig nested in location.Locations)
+            {
+                DumpLocation(sb, inner, nested, location.Settings);
+            }
+        }
+
+        private static void DumpRewrites(StringBuilder sb, string indent, IReadOnlyList<RewriteInstruction> rewrites)
+        {
+            foreach (RewriteInstruction r in rewrites)
+            {
+                if (r is ReturnInstruction ret)
+                {
+                    sb.Append(indent).Append("return ").Append(ret.Code);
+                    if (ret.Text is not null)
+                    {
+                        sb.Append(' ').Append(Quote(ret.Text.Text));
+                    }
+
+                    sb.AppendLine();
+                }
+            }
+        }
+
+        private static void DumpSettings(StringBuilder sb, string indent, LocationSettings s, LocationSettings parent)
+        {
+            Dictionary<string, string> before = Describe(parent).ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
+            foreach ((string key, string value) in Describe(s))
+            {
+                if (!before.TryGetValue(key, out string? old) || old != value)
+                {
+                    sb.Append(indent).Append(key).Append(' ').AppendLine(value);
+                }
+            }
+        }
+
+        /// <summary>" @LINE" in the main file, " @FILE:LINE" in an included one.</summary>
+        private string At(SourceLocation where) =>
+            where.File == mainFile ? $" @{where.Line}" : $" @{where.File}:{where.Line}";
     }
 
     /// <summary>Every setting as one line of text, in a fixed order.</summary>
@@ -208,9 +220,6 @@ public static class ConfigDump
         return sb.ToString();
     }
 
-    /// <summary>" @LINE" in the main file, " @FILE:LINE" in an included one.</summary>
-    private static string At(SourceLocation where) =>
-        where.File == t_mainFile ? $" @{where.Line}" : $" @{where.File}:{where.Line}";
 
     internal static string OnOff(bool b) => b ? "on" : "off";
 

@@ -33,6 +33,7 @@ internal static class ModelBuilder
         Root = new ConfigValue(Path.Join(prefix, "html"), where),
         Index = [new ConfigValue("index.html", where)],
         Types = TypesDirectives.Defaults,
+        ClientBodyTempPath = Path.Join(prefix, "client_body_temp"),
     };
 
     private static HttpConfig BuildHttp(HttpBuilder http, LoadOptions options, SourceLocation fileStart)
@@ -45,6 +46,10 @@ internal static class ModelBuilder
         }
 
         CheckServerNames(servers);
+        foreach (ServerConfig server in servers)
+        {
+            CheckFastCgiUpstreams(server.Locations, http.Upstreams);
+        }
 
         var formats = new Dictionary<string, LogFormatConfig>(StringComparer.Ordinal)
         {
@@ -100,7 +105,10 @@ internal static class ModelBuilder
         for (int i = 0; i < builders.Count; i++)
         {
             LocationBuilder b = builders[i];
-            LocationSettings settings = b.Settings.Apply(parent);
+
+            // fastcgi_pass sets the location's content handler in nginx; nested locations do not inherit it.
+            LocationSettings inherited = parent.FastCgi.Pass is null ? parent : parent with { FastCgi = parent.FastCgi with { Pass = null } };
+            LocationSettings settings = b.Settings.Apply(inherited);
             result[i] = new LocationConfig
             {
                 Match = b.Match,
@@ -113,6 +121,20 @@ internal static class ModelBuilder
         }
 
         return result;
+    }
+
+    /// <summary>A <c>fastcgi_pass</c> without a port must name an upstream block (nginx: "no port in upstream").</summary>
+    private static void CheckFastCgiUpstreams(IReadOnlyList<LocationConfig> locations, Dictionary<string, UpstreamBuilder> upstreams)
+    {
+        foreach (LocationConfig location in locations)
+        {
+            if (location.Settings.FastCgi.Pass is { Upstream: string name } pass && !upstreams.ContainsKey(name))
+            {
+                throw new ConfigException($"no port in upstream \"{name}\"", pass.Where);
+            }
+
+            CheckFastCgiUpstreams(location.Locations, upstreams);
+        }
     }
 
     /// <summary>

@@ -76,6 +76,9 @@ internal sealed class HttpBuilder
 
     /// <summary>Listen sockets seen so far (nginx's text, e.g. <c>0.0.0.0:80</c>) and whether one server claimed default.</summary>
     public Dictionary<string, bool> DefaultServers { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Sockets whose options (bind, backlog, reuseport, ipv6only) some server already set.</summary>
+    public HashSet<string> SocketsWithOptions { get; } = new(StringComparer.Ordinal);
 }
 
 internal sealed class ServerBuilder(SourceLocation where)

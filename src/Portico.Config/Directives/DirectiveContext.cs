@@ -34,6 +34,7 @@ internal readonly record struct Arity(int Min, int Max, bool Block = false)
     public static Arity Take12 => new(1, 2);
     public static Arity Take23 => new(2, 3);
     public static Arity Take123 => new(1, 3);
+    public static Arity Take1234 => new(1, 4);
     public static Arity Flag => new(1, 1);
     public static Arity OneMore => new(1, int.MaxValue);
     public static Arity TwoMore => new(2, int.MaxValue);

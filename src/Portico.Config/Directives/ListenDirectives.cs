@@ -46,6 +46,13 @@ internal static partial class ListenDirectives
             throw BindContext.Error(d, $"a duplicate default server for {socket}");
         }
 
+        // Socket options can be given once per socket, by any one server (ngx_http_add_addresses).
+        if ((listen.Bind || listen.Backlog != 511 || listen.ReusePort || listen.Ipv6Only is not null)
+            && !ctx.Http.SocketsWithOptions.Add(socket))
+        {
+            throw BindContext.Error(d, $"duplicate listen options for {socket}");
+        }
+
         defaults[socket] = (defaults.TryGetValue(socket, out bool had) && had) || listen.DefaultServer;
         server.Listens.Add(listen);
     }

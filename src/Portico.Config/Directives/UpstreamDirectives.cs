@@ -63,7 +63,7 @@ internal static class UpstreamDirectives
         DirectiveTable.BindAll(ctx.Enter(DirectiveContext.Upstream, upstream: upstream), d.Block!);
         if (upstream.Servers.Count == 0)
         {
-            throw BindContext.Error(d, $"no servers are inside upstream");
+            throw new ConfigException("no servers are inside upstream", d.Where with { Line = d.EndLine });
         }
     }
 

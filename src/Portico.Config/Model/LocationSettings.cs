@@ -103,6 +103,13 @@ public sealed record LocationSettings
     public bool AccessLogOff { get; init; }
 
     public IReadOnlyList<ErrorLogConfig> ErrorLogs { get; init; } = [];
+
+    // --- FastCGI (ngx_http_fastcgi_module) ---
+
+    public FastCgiSettings FastCgi { get; init; } = FastCgiSettings.Default;
+
+    /// <summary><c>client_body_temp_path</c> (absolute). Default <c>PREFIX/client_body_temp</c>; levels are accepted and ignored.</summary>
+    public string ClientBodyTempPath { get; init; } = "client_body_temp";
 }
 
 public enum AutoindexFormat

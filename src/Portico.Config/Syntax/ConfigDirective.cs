@@ -5,11 +5,14 @@ namespace Portico.Config.Syntax;
 /// for a directive ended by <c>;</c>. <see cref="Where"/> is the line of the terminating <c>;</c> or
 /// <c>{</c>, which is the line nginx cites for errors about the directive.
 /// </summary>
-public sealed record ConfigDirective(
+internal sealed record ConfigDirective(
     string Name,
     IReadOnlyList<string> Args,
     IReadOnlyList<ConfigDirective>? Block,
     SourceLocation Where)
 {
     public bool IsBlock => Block is not null;
+
+    /// <summary>The line of a block's closing <c>}</c>, where nginx reports checks made when a block ends.</summary>
+    public int EndLine { get; init; }
 }

@@ -40,7 +40,7 @@ internal sealed class Parser
                         throw new ConfigException("unexpected \";\"", lexer.Here);
                     }
 
-                    AddDirective(list, args, null, lexer.Here);
+                    AddDirective(list, args, null, lexer.Here, 0);
                     args = [];
                     break;
 
@@ -52,7 +52,7 @@ internal sealed class Parser
 
                     SourceLocation where = lexer.Here;
                     List<ConfigDirective> children = ParseBlock(lexer, inBlock: true);
-                    AddDirective(list, args, children, where);
+                    AddDirective(list, args, children, where, lexer.Line);
                     args = [];
                     break;
 
@@ -75,7 +75,7 @@ internal sealed class Parser
         }
     }
 
-    private void AddDirective(List<ConfigDirective> list, List<string> args, List<ConfigDirective>? block, SourceLocation where)
+    private void AddDirective(List<ConfigDirective> list, List<string> args, List<ConfigDirective>? block, SourceLocation where, int endLine)
     {
         string name = args[0];
         string[] rest = args.Count > 1 ? args.GetRange(1, args.Count - 1).ToArray() : [];
@@ -99,6 +99,6 @@ internal sealed class Parser
             return;
         }
 
-        list.Add(new ConfigDirective(name, rest, block, where));
+        list.Add(new ConfigDirective(name, rest, block, where) { EndLine = endLine });
     }
 }
