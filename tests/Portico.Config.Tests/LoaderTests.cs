@@ -68,11 +68,26 @@ public sealed class LoaderTests
     }
 
     [Fact]
-    public void Root_with_variables_is_kept_as_written()
+    public void Relative_root_with_variables_resolves_against_the_prefix()
     {
         LocationSettings s = Load("events {} http { root www/$host; }").Http!.Settings;
-        Assert.Equal("www/$host", s.Root.Text);
+        Assert.Equal("/srv/prefix/www/$host", s.Root.Text);
         Assert.True(s.Root.HasVariables);
+    }
+
+    [Fact]
+    public void Root_starting_with_a_variable_is_kept_as_written()
+    {
+        LocationSettings s = Load("events {} http { root $base/www; }").Http!.Settings;
+        Assert.Equal("$base/www", s.Root.Text);
+    }
+
+    [Fact]
+    public void Trailing_slash_is_dropped_from_root_but_kept_on_alias()
+    {
+        LocationConfig l = Load("events {} http { root /a/; server { location /x/ { alias /b/; } } }").Http!.Servers[0].Locations[0];
+        Assert.Equal("/a", l.Settings.Root.Text);
+        Assert.Equal("/b/", l.Settings.Alias!.Text);
     }
 
     [Fact]

@@ -48,11 +48,15 @@ internal sealed class BindContext
 
     public ConfigValue Value(ConfigDirective d, int index) => new(d.Args[index], d.Where);
 
-    /// <summary>Resolves a relative path against the prefix; values with variables are kept as written (resolved per request).</summary>
+    /// <summary>
+    /// Resolves a relative path against the prefix, variables or not, except a value that starts
+    /// with a variable: it is kept as written and resolved per request (ngx_http_core_root applies
+    /// ngx_conf_full_name unless the value starts with <c>$</c>).
+    /// </summary>
     public ConfigValue PathValue(ConfigDirective d, int index)
     {
         var value = new ConfigValue(d.Args[index], d.Where);
-        return value.HasVariables ? value : value with { Text = FullPath(d.Args[index]) };
+        return value.Text.StartsWith('$') ? value : value with { Text = FullPath(d.Args[index]) };
     }
 
     public string FullPath(string path) =>

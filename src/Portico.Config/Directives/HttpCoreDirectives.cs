@@ -112,11 +112,11 @@ internal static class HttpCoreDirectives
     private static void CheckRootAlias(BindContext ctx, ConfigDirective d)
     {
         // These two are computed from root/alias, so they cannot define it (ngx_http_core_root).
-        foreach (string variable in (ReadOnlySpan<string>)["$document_root", "$realpath_root"])
+        foreach (string variable in (ReadOnlySpan<string>)["document_root", "realpath_root"])
         {
-            if (d.Args[0].Contains(variable, StringComparison.Ordinal))
+            if (d.Args[0].Contains("$" + variable, StringComparison.Ordinal) || d.Args[0].Contains("${" + variable + "}", StringComparison.Ordinal))
             {
-                throw BindContext.Error(d, $"the {variable} variable cannot be used in the \"{d.Name}\" directive");
+                throw BindContext.Error(d, $"the ${variable} variable cannot be used in the \"{d.Name}\" directive");
             }
         }
 
