@@ -10,14 +10,26 @@ internal static class EventsDirectives
 
     public static IEnumerable<DirectiveSpec> All =>
     [
-        new("worker_connections", DirectiveContext.Events, Arity.Take1, (_, d) => Values.NumberArg(d)),
-        new("multi_accept", DirectiveContext.Events, Arity.Flag, (_, d) => Values.Flag(d)),
-        new("use", DirectiveContext.Events, Arity.Take1, (_, d) =>
+        new("worker_connections", DirectiveContext.Events, Arity.Take1, (ctx, d) => Once(ctx, d, () => Values.NumberArg(d))),
+        new("multi_accept", DirectiveContext.Events, Arity.Flag, (ctx, d) => Once(ctx, d, () => Values.Flag(d))),
+        new("use", DirectiveContext.Events, Arity.Take1, (ctx, d) => Once(ctx, d, () =>
         {
             if (Array.IndexOf(s_methods, d.Args[0]) < 0)
             {
                 throw BindContext.Error(d, $"invalid event type \"{d.Args[0]}\"");
             }
-        }),
+        })),
     ];
+
+    private static void Once(BindContext ctx, Syntax.ConfigDirective d, Action bind)
+    {
+        if (!ctx.Main.Seen.Add("events/" + d.Name))
+        {
+            throw BindContext.DirectiveError(d, "is duplicate");
+        }
+
+        bind();
+    }
+
+    private static void Once<T>(BindContext ctx, Syntax.ConfigDirective d, Func<T> bind) => Once(ctx, d, () => { _ = bind(); });
 }
