@@ -23,10 +23,35 @@ internal static class FastCgiDump
         yield return new("fastcgi_request_buffering", ConfigDump.OnOff(f.RequestBuffering));
         yield return new("fastcgi_buffers", $"{f.BuffersCount} {ConfigDump.Num(f.BuffersSize)}");
         yield return new("fastcgi_buffer_size", ConfigDump.Num(f.BufferSize));
-        yield return new("fastcgi_next_upstream", f.NextUpstream.ToString());
+        yield return new("fastcgi_next_upstream", NextUpstream(f.NextUpstream));
         yield return new("fastcgi_next_upstream_tries", ConfigDump.Num(f.NextUpstreamTries));
         yield return new("fastcgi_next_upstream_timeout", ConfigDump.Time(f.NextUpstreamTimeout));
         yield return new("client_body_temp_path", s.ClientBodyTempPath);
+    }
+
+    private static string NextUpstream(FastCgiNextUpstream flags)
+    {
+        if (flags == FastCgiNextUpstream.Off)
+        {
+            return "off";
+        }
+
+        var names = new List<string>();
+        foreach (FastCgiNextUpstream flag in Enum.GetValues<FastCgiNextUpstream>())
+        {
+            if (flag != FastCgiNextUpstream.Off && flags.HasFlag(flag))
+            {
+                names.Add(flag switch
+                {
+                    FastCgiNextUpstream.InvalidHeader => "invalid_header",
+                    FastCgiNextUpstream.NonIdempotent => "non_idempotent",
+                    _ when flag.ToString().StartsWith("Http", StringComparison.Ordinal) => "http_" + flag.ToString()[4..],
+                    _ => flag.ToString().ToLowerInvariant(),
+                });
+            }
+        }
+
+        return string.Join(' ', names);
     }
 
     private static string Pass(FastCgiPassConfig p) =>

@@ -104,11 +104,12 @@ internal static partial class ListenDirectives
                 throw ListenError(d, "invalid IPv6 address", text);
             }
 
-            host = v6.ToString();
+            return new ListenConfig(v6.ToString(), portText is null ? 80 : Port(d, portText, text), false, d.Where);
         }
         else
         {
-            int colon = text.LastIndexOf(':');
+            // The first colon separates the port, as in ngx_parse_inet_url ("::1:80" has an invalid port).
+            int colon = text.IndexOf(':', StringComparison.Ordinal);
             if (colon < 0 && Values.Int(text) is not null)
             {
                 return new ListenConfig(null, Port(d, text, text), false, d.Where);
@@ -123,7 +124,6 @@ internal static partial class ListenDirectives
         {
             "*" or "0.0.0.0" => null,
             "localhost" => "127.0.0.1",
-            _ when host.Contains(':', StringComparison.Ordinal) => host,
             _ when DottedQuad().IsMatch(host) && IPAddress.TryParse(host, out IPAddress? v4) => v4.ToString(),
             _ => throw ListenError(d, "host not found", text),
         };
