@@ -42,8 +42,8 @@ internal static class HttpCoreDirectives
         new("large_client_header_buffers", DirectiveContext.HttpServer, Arity.Take2, (ctx, d) =>
         {
             // ngx_conf_set_bufs_slot
-            int count = Values.Int(d.Args[0]) is int n and > 0 ? n : throw BindContext.Error(d, $"invalid value \"{d.Args[0]}\"");
-            long size = Values.Size(d.Args[1]) is long z and > 0 ? z : throw BindContext.Error(d, $"invalid value \"{d.Args[1]}\"");
+            int count = Values.Int(d.Args[0]) is int n and > 0 ? n : throw BindContext.DirectiveError(d, "invalid value");
+            long size = Values.Size(d.Args[1]) is long z and > 0 ? z : throw BindContext.DirectiveError(d, "invalid value");
             ctx.Set(d, s => s with { LargeClientHeaderBuffersCount = count, LargeClientHeaderBufferSize = size });
         }),
 
