@@ -61,14 +61,42 @@ public static class ConfigLoader
         includes.Enter(full);
         var parser = new Parser(includes);
 
-        List<ConfigDirective> global = globalDirectives is null ? [] : parser.ParseFile(globalDirectives, "command line", commandLine: true);
-        List<ConfigDirective> directives = parser.ParseFile(text, full);
+        List<ConfigDirective> global;
+        try
+        {
+            global = globalDirectives is null ? [] : parser.ParseFile(globalDirectives, "command line", commandLine: true);
+        }
+        catch (IncompleteParseException e)
+        {
+            throw e.Error;
+        }
+
+        // nginx handles each directive as it reads it: an error in a directive before a syntax
+        // error is the one reported, so the part read before a syntax error is bound first.
+        List<ConfigDirective> directives;
+        ConfigException? syntaxError = null;
+        try
+        {
+            directives = parser.ParseFile(text, full);
+        }
+        catch (IncompleteParseException e)
+        {
+            directives = e.Partial;
+            syntaxError = e.Error;
+        }
 
         var options = new LoadOptions(fullPrefix, full, runningAsRoot);
         var main = new MainBuilder();
         var ctx = new BindContext { Context = DirectiveContext.Main, Options = options, Main = main };
         DirectiveTable.BindAll(ctx, global);
         DirectiveTable.BindAll(ctx, directives);
+        if (syntaxError is not null)
+        {
+            throw syntaxError;
+        }
+
+        // A missing "events { }" is accepted: nginx requires it ("no \"events\" section in
+        // configuration") but it configures nothing we use.
 
         PorticoConfig config = ModelBuilder.Build(main, options);
         return new LoadedConfig(config, files);

@@ -4,8 +4,17 @@ namespace Portico.Config.Tests;
 
 public sealed class LexerTests
 {
-    private static List<ConfigDirective> Parse(string text) =>
-        new Parser(new IncludeResolver("/nonexistent", [])).ParseFile(text, "/t.conf");
+    private static List<ConfigDirective> Parse(string text)
+    {
+        try
+        {
+            return new Parser(new IncludeResolver("/nonexistent", [])).ParseFile(text, "/t.conf");
+        }
+        catch (IncompleteParseException e)
+        {
+            throw e.Error;
+        }
+    }
 
     [Fact]
     public void Directive_arguments_are_split_on_whitespace()

@@ -120,6 +120,27 @@ public sealed class LoaderTests
     }
 
     [Fact]
+    public void Directive_error_before_a_syntax_error_is_reported_first()
+    {
+        var e = Assert.Throws<ConfigException>(() => Load("events {}\nhttp {\n    root;\n    server {\n"));
+        Assert.Equal("invalid number of arguments in \"root\" directive in /etc/portico/portico.conf:3", e.Message);
+    }
+
+    [Fact]
+    public void Block_directive_error_is_reported_at_its_opening_brace()
+    {
+        var e = Assert.Throws<ConfigException>(() => Load("events {}\nhttp {\n    add_header X a{b;\n}\n"));
+        Assert.Equal("directive \"add_header\" is not terminated by \";\" in /etc/portico/portico.conf:3", e.Message);
+    }
+
+    [Fact]
+    public void Syntax_error_inside_an_upstream_is_not_reported_as_empty_upstream()
+    {
+        var e = Assert.Throws<ConfigException>(() => Load("events {}\nhttp {\n    upstream a {\n"));
+        Assert.Equal("unexpected end of file, expecting \"}\"", e.Detail);
+    }
+
+    [Fact]
     public void Pcre_named_groups_are_translated_for_dotnet()
     {
         LocationConfig l = Load("events {} http { server { location ~ ^/(?P<a>x)(?P=a)$ { } } }").Http!.Servers[0].Locations[0];

@@ -40,7 +40,7 @@ internal static class FastCgiDirectives
         {
             for (int i = 1; i < d.Args.Count; i++)
             {
-                if (Values.Int(d.Args[i]) is not (>= 1 and <= 2))
+                if (Values.Int(d.Args[i]) is not > 0)
                 {
                     throw BindContext.Error(d, $"invalid value \"{d.Args[i]}\"");
                 }
@@ -147,10 +147,10 @@ internal static class FastCgiDirectives
             };
         }
 
-        // nginx: "off" cannot be combined with other values.
-        if (d.Args.Count > 1 && d.Args.Contains("off"))
+        // nginx: "off" wins over anything listed with it.
+        if (d.Args.Contains("off"))
         {
-            throw BindContext.Error(d, "invalid value \"off\"");
+            flags = FastCgiNextUpstream.Off;
         }
 
         Set(ctx, d, f => f with { NextUpstream = flags });

@@ -61,7 +61,7 @@ internal static class UpstreamDirectives
         var upstream = new UpstreamBuilder { Name = name, Where = d.Where };
         ctx.Http.Upstreams[name] = upstream;
         DirectiveTable.BindAll(ctx.Enter(DirectiveContext.Upstream, upstream: upstream), d.Block!);
-        if (upstream.Servers.Count == 0)
+        if (upstream.Servers.Count == 0 && !d.Truncated)
         {
             throw new ConfigException("no servers are inside upstream", d.Where with { Line = d.EndLine });
         }

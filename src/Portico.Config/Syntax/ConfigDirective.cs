@@ -15,4 +15,7 @@ internal sealed record ConfigDirective(
 
     /// <summary>The line of a block's closing <c>}</c>, where nginx reports checks made when a block ends.</summary>
     public int EndLine { get; init; }
+
+    /// <summary>The block was cut short by a syntax error: checks made at its end are skipped.</summary>
+    public bool Truncated { get; init; }
 }

@@ -5,6 +5,11 @@ namespace Portico.Config.Syntax;
 /// or opens a block at <c>{</c>; <c>}</c> closes a block (and is an error at file level);
 /// <c>include</c> is expanded in place, in whatever block it appears, as nginx does.
 /// </summary>
+/// <remarks>
+/// nginx handles each directive as soon as it is read, so an error in a directive is reported
+/// before a syntax error further down. To keep that order, a syntax error comes with the tree
+/// read so far (<see cref="IncompleteParseException"/>); the loader binds that part first.
+/// </remarks>
 internal sealed class Parser
 {
     private readonly IncludeResolver _includes;
@@ -15,6 +20,7 @@ internal sealed class Parser
     }
 
     /// <summary>Parses a whole file (or the <c>-g</c> text when <paramref name="commandLine"/>).</summary>
+    /// <exception cref="IncompleteParseException">A syntax error, with the directives read before it.</exception>
     public List<ConfigDirective> ParseFile(string text, string file, bool commandLine = false)
     {
         var lexer = new Lexer(text, file, commandLine);
@@ -27,7 +33,16 @@ internal sealed class Parser
         var args = new List<string>();
         while (true)
         {
-            Token token = lexer.Next(args.Count > 0);
+            Token token;
+            try
+            {
+                token = lexer.Next(args.Count > 0);
+            }
+            catch (ConfigException e)
+            {
+                throw new IncompleteParseException(list, e);
+            }
+
             switch (token.Kind)
             {
                 case TokenKind.Word:
@@ -37,7 +52,7 @@ internal sealed class Parser
                 case TokenKind.Semicolon:
                     if (args.Count == 0)
                     {
-                        throw new ConfigException("unexpected \";\"", lexer.Here);
+                        throw new IncompleteParseException(list, new ConfigException("unexpected \";\"", lexer.Here));
                     }
 
                     AddDirective(list, args, null, lexer.Here, 0);
@@ -47,11 +62,21 @@ internal sealed class Parser
                 case TokenKind.BlockStart:
                     if (args.Count == 0)
                     {
-                        throw new ConfigException("unexpected \"{\"", lexer.Here);
+                        throw new IncompleteParseException(list, new ConfigException("unexpected \"{\"", lexer.Here));
                     }
 
                     SourceLocation where = lexer.Here;
-                    List<ConfigDirective> children = ParseBlock(lexer, inBlock: true);
+                    List<ConfigDirective> children;
+                    try
+                    {
+                        children = ParseBlock(lexer, inBlock: true);
+                    }
+                    catch (IncompleteParseException inner)
+                    {
+                        list.Add(MakeDirective(args, inner.Partial, where, 0) with { Truncated = true });
+                        throw new IncompleteParseException(list, inner.Error);
+                    }
+
                     AddDirective(list, args, children, where, lexer.Line);
                     args = [];
                     break;
@@ -59,7 +84,7 @@ internal sealed class Parser
                 case TokenKind.BlockEnd:
                     if (args.Count > 0 || !inBlock)
                     {
-                        throw new ConfigException("unexpected \"}\"", lexer.Here);
+                        throw new IncompleteParseException(list, new ConfigException("unexpected \"}\"", lexer.Here));
                     }
 
                     return list;
@@ -67,7 +92,7 @@ internal sealed class Parser
                 case TokenKind.EndOfFile:
                     if (inBlock)
                     {
-                        throw new ConfigException("unexpected end of file, expecting \"}\"", lexer.Here);
+                        throw new IncompleteParseException(list, new ConfigException("unexpected end of file, expecting \"}\"", lexer.Here));
                     }
 
                     return list;
@@ -75,30 +100,51 @@ internal sealed class Parser
         }
     }
 
+    private static ConfigDirective MakeDirective(List<string> args, List<ConfigDirective>? block, SourceLocation where, int endLine) =>
+        new(args[0], args.Count > 1 ? args.GetRange(1, args.Count - 1).ToArray() : [], block, where) { EndLine = endLine };
+
     private void AddDirective(List<ConfigDirective> list, List<string> args, List<ConfigDirective>? block, SourceLocation where, int endLine)
     {
-        string name = args[0];
-        string[] rest = args.Count > 1 ? args.GetRange(1, args.Count - 1).ToArray() : [];
-
         // A well-formed include is expanded here; a malformed one stays in the tree so the
         // directive table reports it in nginx's words (arity, "not terminated by ;").
-        if (name == "include" && block is null && rest.Length == 1)
+        if (args[0] == "include" && block is null && args.Count == 2)
         {
-            foreach (IncludedFile file in _includes.Resolve(rest[0], where))
+            try
             {
-                try
+                foreach (IncludedFile file in _includes.Resolve(args[1], where))
                 {
-                    list.AddRange(ParseFile(file.Text, file.Path));
+                    try
+                    {
+                        list.AddRange(ParseFile(file.Text, file.Path));
+                    }
+                    catch (IncompleteParseException inner)
+                    {
+                        list.AddRange(inner.Partial);
+                        throw new IncompleteParseException(list, inner.Error);
+                    }
+                    finally
+                    {
+                        _includes.Leave(file.Path);
+                    }
                 }
-                finally
-                {
-                    _includes.Leave(file.Path);
-                }
+            }
+            catch (ConfigException e)
+            {
+                throw new IncompleteParseException(list, e);
             }
 
             return;
         }
 
-        list.Add(new ConfigDirective(name, rest, block, where) { EndLine = endLine });
+        list.Add(MakeDirective(args, block, where, endLine));
     }
+}
+
+/// <summary>A syntax error together with the directives parsed before it (blocks cut short are <see cref="ConfigDirective.Truncated"/>).</summary>
+internal sealed class IncompleteParseException(List<ConfigDirective> partial, ConfigException error)
+    : Exception(error.Message, error)
+{
+    public List<ConfigDirective> Partial { get; } = partial;
+
+    public ConfigException Error { get; } = error;
 }
