@@ -72,7 +72,7 @@ internal static class CoreDirectives
         if (d.Args.Count > 2)
         {
             // nginx only allows several levels for debug_* masks, which we do not have.
-            throw BindContext.Error(d, $"invalid log level \"{d.Args[2]}\"");
+            throw BindContext.Error(d, ParseLevel(d.Args[2]) is null ? $"invalid log level \"{d.Args[2]}\"" : $"duplicate log level \"{d.Args[2]}\"");
         }
 
         LogLevel level = LogLevel.Error;

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.RegularExpressions;
@@ -155,7 +154,7 @@ internal static partial class ListenDirectives
 
         if (p.StartsWith("backlog=", StringComparison.Ordinal))
         {
-            int backlog = int.TryParse(p.AsSpan(8), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int b) && b != 0
+            int backlog = Values.Int(p.AsSpan(8)) is int b and > 0
                 ? b
                 : throw BindContext.Error(d, $"invalid backlog \"{p}\"");
             return l with { Backlog = backlog, Bind = true };
@@ -199,6 +198,12 @@ internal static partial class ListenDirectives
                 string pattern = Regexes.Validate(raw[1..], d, caseInsensitive: true);
                 server.Names.Add(new ServerNameConfig(pattern, ServerNameKind.Regex, d.Where));
                 continue;
+            }
+
+            // The directive's own check (ngx_http_core_server_name), before the wildcard rules.
+            if ((raw.StartsWith('*') && (raw.Length < 3 || raw[1] != '.')) || (raw.StartsWith('.') && raw.Length < 2))
+            {
+                throw BindContext.Error(d, $"server name \"{raw}\" is invalid");
             }
 
             string name = raw.ToLowerInvariant();

@@ -34,6 +34,12 @@ internal static class TypesDirectives
                 throw BindContext.Error(line, "unexpected \"{\"");
             }
 
+            if (line.Name == "include")
+            {
+                // A well-formed include was expanded by the parser; this one is malformed.
+                DirectiveTable.Bind(ctx, line);
+            }
+
             foreach (string ext in line.Args)
             {
                 entries.Add((ext.ToLowerInvariant(), line.Name));
