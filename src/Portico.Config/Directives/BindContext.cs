@@ -62,6 +62,3 @@ internal sealed class BindContext
     public string FullPath(string path) =>
         Path.IsPathRooted(path) ? path : Path.Join(Prefix, path);
 }
-
-/// <summary>Inputs that are not in the file.</summary>
-internal sealed record LoadOptions(string Prefix, string MainFile, bool RunningAsRoot);

@@ -91,7 +91,7 @@ internal static class HttpCoreDirectives
         ConfigValue root = ctx.PathValue(d, 0);
         if (root.Text.Length > 1 && root.Text.EndsWith('/'))
         {
-            root = root with { Text = root.Text.TrimEnd('/') is { Length: > 0 } t ? t : "/" };
+            root = root with { Text = root.Text[..^1] };
         }
 
         ctx.Set(d, s => s with { Root = root, Alias = null }, "root|alias");

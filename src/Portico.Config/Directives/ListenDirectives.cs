@@ -190,7 +190,6 @@ internal static partial class ListenDirectives
     private static void BindServerName(BindContext ctx, ConfigDirective d)
     {
         ServerBuilder server = ctx.Server!;
-        server.NamesSet = true;
         foreach (string raw in d.Args)
         {
             if (raw.StartsWith('~'))
