@@ -141,6 +141,36 @@ public sealed class LoaderTests
     }
 
     [Fact]
+    public void Server_name_hostname_is_the_machine_name()
+    {
+        ServerNameConfig name = Load("events {} http { server { server_name $hostname; } }").Http!.Servers[0].Names[0];
+        Assert.Equal(Environment.MachineName.ToLowerInvariant(), name.Text);
+        Assert.Equal(ServerNameKind.Exact, name.Kind);
+    }
+
+    [Fact]
+    public void Dot_name_is_exact_plus_wildcard()
+    {
+        IReadOnlyList<ServerNameConfig> names = Load("events {} http { server { server_name .Example.com; } }").Http!.Servers[0].Names;
+        Assert.Equal([("example.com", ServerNameKind.Exact), ("*.example.com", ServerNameKind.WildcardPrefix)], names.Select(n => (n.Text, n.Kind)));
+    }
+
+    [Fact]
+    public void Fastcgi_pass_is_not_inherited_by_nested_locations()
+    {
+        LocationConfig outer = Load("events {} http { server { location / { fastcgi_pass 127.0.0.1:9000; location /a { } } } }").Http!.Servers[0].Locations[0];
+        Assert.Equal(9000, outer.Settings.FastCgi.Pass!.Port);
+        Assert.Null(outer.Locations[0].Settings.FastCgi.Pass);
+    }
+
+    [Fact]
+    public void Config_is_loaded_the_same_way_twice()
+    {
+        const string text = "events {} http { server { listen 81; location / { root /x; } } }";
+        Assert.Equal(ConfigDump.Dump(Load(text)), ConfigDump.Dump(Load(text)));
+    }
+
+    [Fact]
     public void Pcre_named_groups_are_translated_for_dotnet()
     {
         LocationConfig l = Load("events {} http { server { location ~ ^/(?P<a>x)(?P=a)$ { } } }").Http!.Servers[0].Locations[0];

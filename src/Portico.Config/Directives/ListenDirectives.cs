@@ -205,7 +205,8 @@ internal static partial class ListenDirectives
                 throw BindContext.Error(d, $"server name \"{raw}\" is invalid");
             }
 
-            string name = raw.ToLowerInvariant();
+            // "$hostname" is the machine's name, fixed at load (nginx: cycle->hostname).
+            string name = raw == "$hostname" ? Environment.MachineName.ToLowerInvariant() : raw.ToLowerInvariant();
             int stars = name.Count(c => c == '*');
             bool invalid = stars > 1 || name.Contains("..", StringComparison.Ordinal);
             if (!invalid && name.Length > 1 && name[0] == '.')
