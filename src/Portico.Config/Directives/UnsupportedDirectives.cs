@@ -11,6 +11,25 @@ internal static class UnsupportedDirectives
 {
     private static readonly FrozenSet<string> s_names = new[]
     {
+        // more of nginx 1.22's modules
+        "proxy_bind", "proxy_busy_buffers_size", "proxy_cache_background_update", "proxy_cache_bypass",
+        "proxy_cache_convert_head", "proxy_cache_lock", "proxy_cache_lock_age", "proxy_cache_lock_timeout",
+        "proxy_cache_max_range_offset", "proxy_cache_methods", "proxy_cache_min_uses", "proxy_cache_revalidate",
+        "proxy_cache_use_stale", "proxy_cache_key", "proxy_force_ranges", "proxy_ignore_client_abort",
+        "proxy_limit_rate", "proxy_method", "proxy_next_upstream_timeout", "proxy_next_upstream_tries",
+        "proxy_no_cache", "proxy_send_lowat", "proxy_socket_keepalive", "proxy_ssl_certificate",
+        "proxy_ssl_certificate_key", "proxy_ssl_ciphers", "proxy_ssl_name", "proxy_ssl_protocols",
+        "proxy_ssl_server_name", "proxy_ssl_session_reuse", "proxy_ssl_trusted_certificate",
+        "proxy_ssl_verify_depth", "proxy_store", "proxy_store_access", "proxy_temp_file_write_size",
+        "ssl_conf_command", "ssl_crl", "ssl_early_data", "ssl_ocsp", "ssl_ocsp_cache", "ssl_ocsp_responder",
+        "ssl_password_file", "ssl_reject_handshake", "ssl_session_ticket_key", "ssl_stapling_file",
+        "ssl_stapling_responder", "ssl_verify_depth", "add_before_body", "add_after_body", "ancient_browser",
+        "modern_browser", "valid_referers", "referer_hash_bucket_size", "referer_hash_max_size",
+        "map_hash_bucket_size", "map_hash_max_size", "geoip_country", "geoip_city", "slice", "zone",
+        "random", "keepalive_time", "send_lowat", "connection_pool_size", "request_pool_size",
+        "client_body_in_file_only", "uwsgi_read_timeout", "uwsgi_buffers", "scgi_read_timeout",
+        "grpc_set_header", "grpc_read_timeout", "memcached_read_timeout", "internal_redirect",
+        "worker_rlimit_core", "http3", "quic_retry",
         // core / events
         "load_module", "env", "worker_cpu_affinity", "worker_priority", "worker_shutdown_timeout",
         "working_directory", "lock_file", "thread_pool", "timer_resolution", "debug_points",
