@@ -4,7 +4,11 @@ using Portico.Config.Syntax;
 
 namespace Portico.Config;
 
-/// <summary>A file read while loading (the main file, then includes in the order read), as <c>-T</c> prints them.</summary>
+/// <summary>
+/// A file read while loading (the main file, then includes in the order read), as <c>-T</c> prints them.
+/// <see cref="Path"/> is absolute, or <c>embedded:NAME</c> for a built-in fallback (<c>mime.types</c>,
+/// <c>fastcgi_params</c>, <c>fastcgi.conf</c>) used because the file was not next to the config.
+/// </summary>
 public sealed record ConfigSourceFile(string Path, string Text);
 
 /// <summary>The validated model and every file it came from.</summary>
@@ -12,7 +16,8 @@ public sealed record LoadedConfig(PorticoConfig Config, IReadOnlyList<ConfigSour
 
 /// <summary>
 /// Loads nginx-syntax configuration into the immutable model. Every error is a
-/// <see cref="ConfigException"/> worded as nginx words it, with file:line.
+/// <see cref="ConfigException"/> worded as nginx words it, with file:line. Stateless and safe to
+/// call concurrently (a reload validates a new snapshot while the old one serves).
 /// </summary>
 public static class ConfigLoader
 {
