@@ -21,11 +21,15 @@ public sealed record LoadedConfig(PorticoConfig Config, IReadOnlyList<ConfigSour
 /// </summary>
 public static class ConfigLoader
 {
-    /// <summary>Reads and validates <paramref name="path"/>; relative paths in it resolve against <paramref name="prefix"/>.</summary>
+    /// <summary>
+    /// Reads and validates <paramref name="path"/>; relative paths in it resolve against
+    /// <paramref name="prefix"/>. A relative <paramref name="path"/> is itself relative to the prefix,
+    /// as nginx resolves <c>-c</c>.
+    /// </summary>
     /// <param name="globalDirectives">nginx's <c>-g</c>: main-context directives applied before the file.</param>
     public static LoadedConfig Load(string path, string prefix, string? globalDirectives = null)
     {
-        string full = Path.GetFullPath(path);
+        string full = Path.GetFullPath(Path.IsPathRooted(path) ? path : Path.Join(Path.GetFullPath(prefix), path));
         string text;
         try
         {
@@ -47,15 +51,15 @@ public static class ConfigLoader
         return LoadText(text, full, prefix, globalDirectives);
     }
 
-    /// <summary>Validates <paramref name="text"/> as if it were the file <paramref name="path"/>.</summary>
+    /// <summary>Validates <paramref name="text"/> as if it were the file <paramref name="path"/> (relative: against the prefix).</summary>
     public static LoadedConfig LoadText(string text, string path, string prefix, string? globalDirectives = null) =>
         LoadText(text, path, prefix, globalDirectives, Environment.IsPrivilegedProcess);
 
     /// <summary>As above; <paramref name="runningAsRoot"/> picks the default listen port (80, or 8000 as nginx does for non-root).</summary>
     internal static LoadedConfig LoadText(string text, string path, string prefix, string? globalDirectives, bool runningAsRoot)
     {
-        string full = Path.GetFullPath(path);
         string fullPrefix = Path.GetFullPath(prefix);
+        string full = Path.GetFullPath(Path.IsPathRooted(path) ? path : Path.Join(fullPrefix, path));
         if (fullPrefix.Length > 1)
         {
             fullPrefix = fullPrefix.TrimEnd('/');

@@ -27,6 +27,14 @@ public sealed class IncludeTests : IDisposable
     }
 
     [Fact]
+    public void Relative_config_path_is_relative_to_the_prefix()
+    {
+        Write("conf/main.conf", "events {}");
+        LoadedConfig loaded = ConfigLoader.Load("conf/main.conf", _dir);
+        Assert.Equal(Path.Combine(_dir, "conf/main.conf"), loaded.Config.FilePath);
+    }
+
+    [Fact]
     public void Glob_includes_match_in_sorted_order_and_skip_dot_files()
     {
         Write("conf/sites/b.conf", "server { listen 8082; }");
