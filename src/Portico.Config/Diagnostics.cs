@@ -1,9 +1,15 @@
 namespace Portico.Config;
 
-/// <summary>Where a directive came from: the file (absolute path) and 1-based line, as nginx reports it.</summary>
+/// <summary>
+/// Where a directive came from: the file (absolute path) and 1-based line, as nginx reports it.
+/// Line 0 means "no line": directives given with <c>-g</c> print as nginx's <c>command line</c>.
+/// </summary>
 public readonly record struct SourceLocation(string File, int Line)
 {
-    public override string ToString() => $"{File}:{Line}";
+    /// <summary>Where <c>-g</c> directives come from; nginx says "in command line".</summary>
+    public static SourceLocation CommandLine { get; } = new("command line", 0);
+
+    public override string ToString() => Line == 0 ? File : $"{File}:{Line}";
 }
 
 /// <summary>nginx's log levels, in nginx's order (debug is the most verbose).</summary>

@@ -27,7 +27,7 @@ public sealed class LocationConfig
 {
     public required LocationMatch Match { get; init; }
 
-    /// <summary>The URI prefix, exact URI, regex source, or the name with its <c>@</c>.</summary>
+    /// <summary>The URI prefix, exact URI, regex source (translated to .NET syntax), or the name with its <c>@</c>.</summary>
     public required string Pattern { get; init; }
 
     public required IReadOnlyList<LocationConfig> Locations { get; init; }

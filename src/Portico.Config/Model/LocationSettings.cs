@@ -6,7 +6,7 @@ namespace Portico.Config.Model;
 /// directives (<c>add_header</c>, <c>error_page</c>, <c>access_log</c>, <c>fastcgi_param</c>) are
 /// inherited only when the level defines none of its own. Defaults are nginx's.
 /// </summary>
-public sealed class LocationSettings
+public sealed record LocationSettings
 {
     // --- files (ngx_http_core_module) ---
 
@@ -58,6 +58,29 @@ public sealed class LocationSettings
     /// <summary><c>sendfile</c>, <c>tcp_nopush</c>, <c>tcp_nodelay</c> are accepted; they tune I/O only.</summary>
     public bool Sendfile { get; init; }
 
+    /// <summary><c>tcp_nopush</c>. Default off. Accepted; Kestrel decides how it writes.</summary>
+    public bool TcpNopush { get; init; }
+
+    /// <summary><c>tcp_nodelay</c>. Default on.</summary>
+    public bool TcpNodelay { get; init; } = true;
+
+    /// <summary><c>client_body_buffer_size</c> in bytes. Default 16k (nginx on 64-bit platforms).</summary>
+    public long ClientBodyBufferSize { get; init; } = 16 * 1024;
+
+    /// <summary><c>client_header_buffer_size</c> in bytes (http/server). Default 1k.</summary>
+    public long ClientHeaderBufferSize { get; init; } = 1024;
+
+    /// <summary><c>large_client_header_buffers NUMBER SIZE</c> (http/server). Default 4 8k.</summary>
+    public int LargeClientHeaderBuffersCount { get; init; } = 4;
+
+    public long LargeClientHeaderBufferSize { get; init; } = 8 * 1024;
+
+    /// <summary>The optional second argument of <c>keepalive_timeout</c> (the <c>Keep-Alive: timeout=</c> header value).</summary>
+    public TimeSpan? KeepaliveHeaderTimeout { get; init; }
+
+    /// <summary><c>keepalive_requests</c>. Default 1000.</summary>
+    public int KeepaliveRequests { get; init; } = 1000;
+
     // --- responses ---
 
     public IReadOnlyList<ErrorPageConfig> ErrorPages { get; init; } = [];
@@ -80,6 +103,13 @@ public sealed class LocationSettings
     public bool AccessLogOff { get; init; }
 
     public IReadOnlyList<ErrorLogConfig> ErrorLogs { get; init; } = [];
+
+    // --- FastCGI (ngx_http_fastcgi_module) ---
+
+    public FastCgiSettings FastCgi { get; init; } = FastCgiSettings.Default;
+
+    /// <summary><c>client_body_temp_path</c> (absolute). Default <c>PREFIX/client_body_temp</c>; levels are accepted and ignored.</summary>
+    public string ClientBodyTempPath { get; init; } = "client_body_temp";
 }
 
 public enum AutoindexFormat
@@ -149,4 +179,8 @@ public sealed record AccessLogConfig(
     int BufferSize,
     TimeSpan? Flush,
     ConfigValue? Condition,
-    SourceLocation Where);
+    SourceLocation Where)
+{
+    /// <summary><c>gzip[=LEVEL]</c>: the compression level (1-9), null when not given.</summary>
+    public int? GzipLevel { get; init; }
+}

@@ -60,7 +60,10 @@ public enum ServerNameKind
     /// <summary><c>www.example.*</c></summary>
     WildcardSuffix,
 
-    /// <summary><c>~^(?&lt;sub&gt;.+)\.example\.com$</c>; <see cref="ServerNameConfig.Text"/> holds the pattern without <c>~</c>.</summary>
+    /// <summary>
+    /// <c>~^(?&lt;sub&gt;.+)\.example\.com$</c>; <see cref="ServerNameConfig.Text"/> holds the pattern without <c>~</c>,
+    /// already translated to .NET syntax (<c>(?P&lt;n&gt;</c> becomes <c>(?&lt;n&gt;</c>). nginx matches it case-insensitively.
+    /// </summary>
     Regex,
 }
 

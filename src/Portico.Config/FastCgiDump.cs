@@ -1,0 +1,62 @@
+using Portico.Config.Model;
+
+namespace Portico.Config;
+
+/// <summary>The FastCGI part of <see cref="ConfigDump"/>.</summary>
+internal static class FastCgiDump
+{
+    public static IEnumerable<KeyValuePair<string, string>> Describe(LocationSettings s)
+    {
+        FastCgiSettings f = s.FastCgi;
+        yield return new("fastcgi_pass", f.Pass is null ? "(none)" : Pass(f.Pass));
+        yield return new("fastcgi_param", string.Join(" | ", f.Params.Select(p => $"{p.Name} {ConfigDump.Quote(p.Value.Text)}{(p.IfNotEmpty ? " if_not_empty" : "")}")));
+        yield return new("fastcgi_index", f.Index?.Text ?? "(none)");
+        yield return new("fastcgi_split_path_info", f.SplitPathInfo?.Text ?? "(none)");
+        yield return new("fastcgi_keep_conn", ConfigDump.OnOff(f.KeepConn));
+        yield return new("fastcgi_connect_timeout", ConfigDump.Time(f.ConnectTimeout));
+        yield return new("fastcgi_send_timeout", ConfigDump.Time(f.SendTimeout));
+        yield return new("fastcgi_read_timeout", ConfigDump.Time(f.ReadTimeout));
+        yield return new("fastcgi_intercept_errors", ConfigDump.OnOff(f.InterceptErrors));
+        yield return new("fastcgi_hide_header", string.Join(' ', f.HideHeaders));
+        yield return new("fastcgi_pass_header", string.Join(' ', f.PassHeaders));
+        yield return new("fastcgi_buffering", ConfigDump.OnOff(f.Buffering));
+        yield return new("fastcgi_request_buffering", ConfigDump.OnOff(f.RequestBuffering));
+        yield return new("fastcgi_buffers", $"{f.BuffersCount} {ConfigDump.Num(f.BuffersSize)}");
+        yield return new("fastcgi_buffer_size", ConfigDump.Num(f.BufferSize));
+        yield return new("fastcgi_next_upstream", NextUpstream(f.NextUpstream));
+        yield return new("fastcgi_next_upstream_tries", ConfigDump.Num(f.NextUpstreamTries));
+        yield return new("fastcgi_next_upstream_timeout", ConfigDump.Time(f.NextUpstreamTimeout));
+        yield return new("client_body_temp_path", s.ClientBodyTempPath);
+    }
+
+    private static string NextUpstream(FastCgiNextUpstream flags)
+    {
+        if (flags == FastCgiNextUpstream.Off)
+        {
+            return "off";
+        }
+
+        var names = new List<string>();
+        foreach (FastCgiNextUpstream flag in Enum.GetValues<FastCgiNextUpstream>())
+        {
+            if (flag != FastCgiNextUpstream.Off && flags.HasFlag(flag))
+            {
+                names.Add(flag switch
+                {
+                    FastCgiNextUpstream.InvalidHeader => "invalid_header",
+                    FastCgiNextUpstream.NonIdempotent => "non_idempotent",
+                    _ when flag.ToString().StartsWith("Http", StringComparison.Ordinal) => "http_" + flag.ToString()[4..],
+                    _ => flag.ToString().ToLowerInvariant(),
+                });
+            }
+        }
+
+        return string.Join(' ', names);
+    }
+
+    private static string Pass(FastCgiPassConfig p) =>
+        p.Upstream is not null ? "upstream " + p.Upstream
+        : p.UnixPath is not null ? "unix " + p.UnixPath
+        : p.Host is not null ? $"host {p.Host} port {p.Port}"
+        : "variable " + ConfigDump.Quote(p.Target.Text);
+}

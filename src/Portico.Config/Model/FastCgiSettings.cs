@@ -1,0 +1,91 @@
+namespace Portico.Config.Model;
+
+/// <summary>
+/// ngx_http_fastcgi_module settings of a level (https://nginx.org/en/docs/http/ngx_http_fastcgi_module.html).
+/// Merged like the other settings, except <see cref="Pass"/>, which as in nginx belongs to the
+/// location that has it and is not inherited by nested locations.
+/// </summary>
+public sealed record FastCgiSettings
+{
+    public static FastCgiSettings Default { get; } = new();
+
+    /// <summary><c>fastcgi_pass</c>; null when this location does not pass to FastCGI.</summary>
+    public FastCgiPassConfig? Pass { get; init; }
+
+    /// <summary><c>fastcgi_param NAME VALUE [if_not_empty]</c>, in order (a list directive: inherited only when the level has none).</summary>
+    public IReadOnlyList<FastCgiParamConfig> Params { get; init; } = [];
+
+    /// <summary><c>fastcgi_index</c>: appended to a <c>$fastcgi_script_name</c> ending in <c>/</c>.</summary>
+    public ConfigValue? Index { get; init; }
+
+    /// <summary><c>fastcgi_split_path_info</c>: a .NET-compatible regex with two captures (script name, path info).</summary>
+    public ConfigValue? SplitPathInfo { get; init; }
+
+    public bool KeepConn { get; init; }
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(60);
+    public TimeSpan SendTimeout { get; init; } = TimeSpan.FromSeconds(60);
+    public TimeSpan ReadTimeout { get; init; } = TimeSpan.FromSeconds(60);
+    public bool InterceptErrors { get; init; }
+
+    /// <summary><c>fastcgi_hide_header</c>: extra response headers not passed to the client.</summary>
+    public IReadOnlyList<string> HideHeaders { get; init; } = [];
+
+    /// <summary><c>fastcgi_pass_header</c>: headers nginx hides by default (e.g. <c>X-Accel-*</c>) that should be passed.</summary>
+    public IReadOnlyList<string> PassHeaders { get; init; } = [];
+
+    public bool Buffering { get; init; } = true;
+    public bool RequestBuffering { get; init; } = true;
+
+    /// <summary><c>fastcgi_buffers NUMBER SIZE</c>. Default 8 4k (one memory page).</summary>
+    public int BuffersCount { get; init; } = 8;
+    public long BuffersSize { get; init; } = 4096;
+
+    /// <summary><c>fastcgi_buffer_size</c>. Default 4k.</summary>
+    public long BufferSize { get; init; } = 4096;
+
+    /// <summary><c>fastcgi_next_upstream</c>. Default <c>error timeout</c>.</summary>
+    public FastCgiNextUpstream NextUpstream { get; init; } = FastCgiNextUpstream.Error | FastCgiNextUpstream.Timeout;
+
+    /// <summary><c>fastcgi_next_upstream_tries</c>; 0 = unlimited.</summary>
+    public int NextUpstreamTries { get; init; }
+
+    /// <summary><c>fastcgi_next_upstream_timeout</c>; zero = unlimited.</summary>
+    public TimeSpan NextUpstreamTimeout { get; init; }
+}
+
+/// <summary>
+/// <c>fastcgi_pass ADDRESS</c>. Exactly one of <see cref="Upstream"/>, <see cref="UnixPath"/>,
+/// <see cref="Host"/> is set when <see cref="Target"/> has no variables; with variables the
+/// runtime evaluates <see cref="Target"/> per request.
+/// </summary>
+public sealed record FastCgiPassConfig(ConfigValue Target, SourceLocation Where)
+{
+    /// <summary>The name of an <c>upstream { }</c> block.</summary>
+    public string? Upstream { get; init; }
+
+    public string? UnixPath { get; init; }
+
+    /// <summary>Host name or address (IPv6 without brackets) with <see cref="Port"/>.</summary>
+    public string? Host { get; init; }
+
+    public int Port { get; init; }
+}
+
+/// <summary><c>fastcgi_param NAME VALUE [if_not_empty]</c>.</summary>
+public sealed record FastCgiParamConfig(string Name, ConfigValue Value, bool IfNotEmpty, SourceLocation Where);
+
+/// <summary>The conditions of <c>fastcgi_next_upstream</c>.</summary>
+[Flags]
+public enum FastCgiNextUpstream
+{
+    Off = 0,
+    Error = 1,
+    Timeout = 2,
+    InvalidHeader = 4,
+    Http500 = 8,
+    Http503 = 16,
+    Http403 = 32,
+    Http404 = 64,
+    Http429 = 128,
+    NonIdempotent = 256,
+}
