@@ -7,7 +7,10 @@ public sealed class TempDir : IDisposable
     {
         Path = Directory.CreateTempSubdirectory("portico-test-").FullName;
         // Real nginx workers may run as another user; let them read what tests write.
-        File.SetUnixFileMode(Path, (UnixFileMode)Convert.ToInt32("755", 8));
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(Path, (UnixFileMode)Convert.ToInt32("755", 8));
+        }
     }
 
     public string Path { get; }
