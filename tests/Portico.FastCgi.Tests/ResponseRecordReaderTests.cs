@@ -7,7 +7,8 @@ namespace Portico.FastCgi.Tests;
 
 public sealed class ResponseRecordReaderTests
 {
-    private static readonly CancellationToken s_timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token;
+    // A fresh token per use: one hanging test must not cancel the others.
+    private static CancellationToken TestTimeout => Serve.TestTimeout();
 
     private static byte[] InterleavedResponse() => Records.Concat(
         Records.Stdout("Content-Type: text/plain\r\n"),
@@ -26,7 +27,7 @@ public sealed class ResponseRecordReaderTests
         var output = new MemoryStream();
         var buffer = new byte[destinationSize];
         int n;
-        while ((n = await reader.ReadStdoutAsync(buffer, s_timeout)) > 0)
+        while ((n = await reader.ReadStdoutAsync(buffer, TestTimeout)) > 0)
         {
             output.Write(buffer, 0, n);
         }
@@ -118,7 +119,7 @@ public sealed class ResponseRecordReaderTests
             var output = new MemoryStream();
             var buffer = new byte[64];
             int n;
-            while ((n = await reader.ReadStdoutAsync(buffer, s_timeout)) > 0)
+            while ((n = await reader.ReadStdoutAsync(buffer, TestTimeout)) > 0)
             {
                 output.Write(buffer, 0, n);
             }
@@ -126,5 +127,25 @@ public sealed class ResponseRecordReaderTests
             Assert.Equal(expected, Encoding.UTF8.GetString(output.ToArray()));
             Assert.True(reader.IsEnded);
         }
+    }
+
+    [Fact]
+    public async Task Buffered_stdout_is_served_without_waiting_for_more_bytes_when_the_destination_is_small()
+    {
+        // The connection stays open (writer not completed): everything must come out of what is buffered.
+        var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: 0));
+        await pipe.Writer.WriteAsync(Records.Response("A: b\n\n" + new string('x', 200_000)), TestTimeout);
+        var reader = new ResponseRecordReader(pipe.Reader, 1, null);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var buffer = new byte[4096];
+        var total = 0;
+        int n;
+        while ((n = await reader.ReadStdoutAsync(buffer, cts.Token)) > 0)
+        {
+            total += n;
+        }
+
+        Assert.Equal(6 + 200_000, total);
+        Assert.True(reader.IsEnded);
     }
 }

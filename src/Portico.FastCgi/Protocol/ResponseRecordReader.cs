@@ -44,18 +44,30 @@ internal sealed class ResponseRecordReader
     /// on the way. Returns 0 once FCGI_END_REQUEST has been read.</summary>
     public async ValueTask<int> ReadStdoutAsync(Memory<byte> destination, CancellationToken cancellationToken)
     {
+        // 0 means "ended", so an empty destination would be ambiguous (and could spin).
+        ArgumentOutOfRangeException.ThrowIfZero(destination.Length);
         while (_state != State.Ended)
         {
             var result = await _reader.ReadAsync(cancellationToken).ConfigureAwait(false);
             var buffer = result.Buffer;
             int copied;
+            var needMore = false;
             try
             {
-                copied = Process(ref buffer, destination.Span);
+                copied = Process(ref buffer, destination.Span, out needMore);
             }
             finally
             {
-                _reader.AdvanceTo(buffer.Start, buffer.End);
+                // Mark the rest as examined only when it cannot be used without more bytes; if we stopped
+                // because the destination is full, the buffered rest must be served without waiting.
+                if (needMore)
+                {
+                    _reader.AdvanceTo(buffer.Start, buffer.End);
+                }
+                else
+                {
+                    _reader.AdvanceTo(buffer.Start);
+                }
             }
 
             if (copied > 0 || _state == State.Ended)
@@ -77,9 +89,10 @@ internal sealed class ResponseRecordReader
         return 0;
     }
 
-    private int Process(ref ReadOnlySequence<byte> buffer, Span<byte> destination)
+    private int Process(ref ReadOnlySequence<byte> buffer, Span<byte> destination, out bool needMore)
     {
         var copied = 0;
+        needMore = false;
         while (true)
         {
             switch (_state)
@@ -87,6 +100,7 @@ internal sealed class ResponseRecordReader
                 case State.Header:
                     if (!RecordHeader.TryRead(buffer, out _current))
                     {
+                        needMore = true;
                         return copied;
                     }
 
@@ -105,6 +119,7 @@ internal sealed class ResponseRecordReader
                         var total = _contentRemaining + _paddingRemaining;
                         if (buffer.Length < total)
                         {
+                            needMore = true;
                             return copied;
                         }
 
@@ -123,6 +138,7 @@ internal sealed class ResponseRecordReader
 
                     if (buffer.IsEmpty)
                     {
+                        needMore = true;
                         return copied;
                     }
 
@@ -162,6 +178,7 @@ internal sealed class ResponseRecordReader
                     _paddingRemaining -= skip;
                     if (_paddingRemaining > 0)
                     {
+                        needMore = true;
                         return copied;
                     }
 
