@@ -41,9 +41,19 @@ public sealed class FastCgiClient : IAsyncDisposable
 
         // Reject an oversized param before taking a connection.
         Protocol.RecordWriter.ValidateParams(request.Params);
-        var (connection, _) = await Pool.RentAsync(cancellationToken).ConfigureAwait(false);
+        var (connection, reused) = await Pool.RentAsync(cancellationToken).ConfigureAwait(false);
         var exchange = new FastCgiExchange(Pool, connection, Options);
-        return await exchange.RunAsync(request, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await exchange.RunAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (FastCgiException ex) when (reused && ex.Kind == FastCgiErrorKind.BackendClosed && exchange.FailedBeforeAnyExchange)
+        {
+            // A pooled connection died while idle and the request was not consumed: retry once on a fresh
+            // connection, as nginx retries a cached keepalive connection that turned out to be closed.
+            var (fresh, _) = await Pool.RentNewAsync(cancellationToken).ConfigureAwait(false);
+            return await new FastCgiExchange(Pool, fresh, Options).RunAsync(request, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     public ValueTask DisposeAsync() => _ownsPool ? Pool.DisposeAsync() : ValueTask.CompletedTask;

@@ -75,6 +75,13 @@ public sealed class FastCgiConnectionPool : IAsyncDisposable
             await candidate.DisposeAsync().ConfigureAwait(false);
         }
 
+        return await RentNewAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Always opens a new connection (used for the one retry after a stale pooled one).</summary>
+    internal async ValueTask<(FastCgiConnection Connection, bool Reused)> RentNewAsync(CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         var connection = await FastCgiConnection.ConnectAsync(EndPoint, _options.ConnectTimeout, _options.TimeProvider, cancellationToken).ConfigureAwait(false);
         Interlocked.Increment(ref _connectionsOpened);
         return (connection, false);

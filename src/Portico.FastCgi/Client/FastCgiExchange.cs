@@ -20,6 +20,8 @@ internal sealed class FastCgiExchange
     private readonly IoDeadline _deadline;
     private ResponseRecordReader? _records;
     private int _released;
+    private bool _bodyTouched;
+    private bool _responseSeen;
 
     public FastCgiExchange(FastCgiConnectionPool pool, FastCgiConnection connection, FastCgiClientOptions options)
     {
@@ -30,6 +32,13 @@ internal sealed class FastCgiExchange
     }
 
     public EndRequest? EndRequest => _records?.EndRequest;
+
+    /// <summary>
+    /// True when the exchange failed in a way that is safe to repeat on a new connection: nothing of the
+    /// request body was consumed and no response byte arrived. This covers the race where a kept-alive
+    /// connection was closed by the backend (e.g. php-fpm pm.max_requests) just as it was taken from the pool.
+    /// </summary>
+    public bool FailedBeforeAnyExchange => !_bodyTouched && !_responseSeen;
 
     public async Task<FastCgiResponse> RunAsync(FastCgiRequest request, CancellationToken cancellationToken)
     {
@@ -68,6 +77,7 @@ internal sealed class FastCgiExchange
     {
         if (request.Body is { } body)
         {
+            _bodyTouched = true;
             // Read the body straight into the pipe's memory after a reserved header: no intermediate copy.
             const int chunk = FastCgiConstants.StdinChunkSize;
             while (true)
@@ -88,6 +98,7 @@ internal sealed class FastCgiExchange
         }
         else if (request.BodyReader is { } pipe)
         {
+            _bodyTouched = true;
             while (true)
             {
                 var result = await pipe.ReadAsync(callerToken).ConfigureAwait(false);
@@ -149,6 +160,7 @@ internal sealed class FastCgiExchange
                     throw new FastCgiException(FastCgiErrorKind.ProtocolError, "The FastCGI backend ended the request before completing the response header block.");
                 }
 
+                _responseSeen = true;
                 filled += read;
                 block.Scan(buffer.AsSpan(0, filled));
             }
