@@ -55,6 +55,10 @@ public sealed partial class FastCgiForwarder : IAsyncDisposable
 
             await using var response = await _client.SendAsync(request, aborted).ConfigureAwait(false);
             CopyHead(response, context);
+
+            // Send the head now, as nginx does once it parsed the upstream header: slow or streaming
+            // scripts (flush()) reach the client without waiting for the first body buffer.
+            await context.Response.StartAsync(aborted).ConfigureAwait(false);
             await response.Body.CopyToAsync(context.Response.Body, aborted).ConfigureAwait(false);
         }
         catch (FastCgiException ex)
