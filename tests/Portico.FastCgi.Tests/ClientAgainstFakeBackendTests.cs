@@ -245,6 +245,56 @@ public sealed class ClientAgainstFakeBackendTests
     }
 
     [Fact]
+    public async Task Connect_that_gets_no_answer_is_connect_timeout()
+    {
+        // A listener that never accepts, with a backlog of 1: once its queue is full Linux drops further
+        // SYNs, so a connect hangs until our timeout.
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(1);
+        var endPoint = FastCgiEndPoint.Tcp("127.0.0.1", ((IPEndPoint)listener.LocalEndPoint!).Port);
+        var held = new List<FastCgiConnection>();
+        FastCgiException? timeout = null;
+        try
+        {
+            for (var i = 0; i < 20 && timeout is null; i++)
+            {
+                try
+                {
+                    held.Add(await FastCgiConnection.ConnectAsync(endPoint, TimeSpan.FromMilliseconds(300), TimeProvider.System, Serve.TestTimeout()));
+                }
+                catch (FastCgiException ex)
+                {
+                    timeout = ex;
+                }
+            }
+        }
+        finally
+        {
+            foreach (var c in held)
+            {
+                await c.DisposeAsync();
+            }
+        }
+
+        Assert.NotNull(timeout);
+        Assert.Equal(FastCgiErrorKind.ConnectTimeout, timeout.Kind);
+        Assert.True(timeout.IsTimeout);
+    }
+
+    [Fact]
+    public async Task Reading_the_body_again_after_its_end_returns_zero()
+    {
+        await using var server = new FakeFastCgiServer(Serve.Responding("A: b\n\nbody"));
+        await using var client = Client(server);
+        await using var response = await client.SendAsync(Request(), Serve.TestTimeout());
+        var buffer = new byte[100];
+        Assert.Equal(4, await response.Body.ReadAtLeastAsync(buffer, 100, throwOnEndOfStream: false, Serve.TestTimeout()));
+        Assert.Equal(0, await response.Body.ReadAsync(buffer, Serve.TestTimeout()));
+        Assert.Equal(0, await response.Body.ReadAsync(buffer, Serve.TestTimeout()));
+    }
+
+    [Fact]
     public async Task Missing_unix_socket_is_connect_failed()
     {
         await using var client = new FastCgiClient(FastCgiEndPoint.Unix(Path.Combine(Path.GetTempPath(), Guid.NewGuid().ToString("N") + ".sock")));

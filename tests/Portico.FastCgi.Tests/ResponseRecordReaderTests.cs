@@ -67,6 +67,7 @@ public sealed class ResponseRecordReaderTests
             Records.Record((FastCgiRecordType)42, 1, "ignored"u8),
             Records.Record(FastCgiRecordType.GetValuesResult, 0, "\u0003\u0001FCGI_MAX_CONNS1"u8),
             Records.Record(FastCgiRecordType.UnknownType, 0, new byte[8]),
+            Records.Record(FastCgiRecordType.Stdout, 0, "management stdout is not ours"u8),
             Records.Response("A: b\n\nbody"));
         var (stdout, _, _) = await ReadAllAsync(ChunkedStream.OneByteAtATime(bytes));
         Assert.Equal("A: b\n\nbody", stdout);

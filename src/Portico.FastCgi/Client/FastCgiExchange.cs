@@ -178,6 +178,11 @@ internal sealed class FastCgiExchange
 
     private async ValueTask<int> ReadRecordsAsync(Memory<byte> destination, CancellationToken token)
     {
+        if (_records!.IsEnded)
+        {
+            return 0;
+        }
+
         _deadline.Arm(_options.ReadTimeout);
         var read = await _records!.ReadStdoutAsync(destination, token).ConfigureAwait(false);
         _deadline.Disarm();
@@ -187,6 +192,11 @@ internal sealed class FastCgiExchange
     /// <summary>Reads body bytes; the caller's token is linked with the read timeout only when cancelable.</summary>
     public async ValueTask<int> ReadBodyAsync(Memory<byte> destination, CancellationToken cancellationToken)
     {
+        if (_records!.IsEnded)
+        {
+            return 0;
+        }
+
         try
         {
             if (!cancellationToken.CanBeCanceled)

@@ -142,7 +142,9 @@ internal sealed class ResponseRecordReader
                         return copied;
                     }
 
-                    if (_current.Type == FastCgiRecordType.Stdout)
+                    // Only our request's streams carry data; management records (id 0) of any type are skipped.
+                    var ours = _current.RequestId == _requestId;
+                    if (ours && _current.Type == FastCgiRecordType.Stdout)
                     {
                         var room = destination.Length - copied;
                         if (room == 0)
@@ -159,7 +161,7 @@ internal sealed class ResponseRecordReader
                     else
                     {
                         var n = (int)Math.Min(_contentRemaining, buffer.Length);
-                        if (_current.Type == FastCgiRecordType.Stderr)
+                        if (ours && _current.Type == FastCgiRecordType.Stderr)
                         {
                             _stderr?.Append(buffer.Slice(0, n));
                         }
