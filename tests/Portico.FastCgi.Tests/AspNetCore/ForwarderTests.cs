@@ -85,6 +85,19 @@ public sealed class ForwarderTests : IClassFixture<PhpFpmFixture>
         Assert.Equal("teapot", await response.Content.ReadAsStringAsync(Serve.TestTimeout()));
     }
 
+    [PhpFpmFact]
+    public async Task Head_request_gets_the_head_without_a_body()
+    {
+        await using var host = await StartPhpAsync();
+        using var message = new HttpRequestMessage(HttpMethod.Head, "/status.php");
+        using var response = await host.Http.SendAsync(message, Serve.TestTimeout());
+        Assert.Equal((HttpStatusCode)418, response.StatusCode);
+        Assert.Empty(await response.Content.ReadAsByteArrayAsync(Serve.TestTimeout()));
+
+        // The connection is still usable afterwards (no stray body bytes were written).
+        Assert.Equal("Hello, world", await host.Http.GetStringAsync("/hello.php", Serve.TestTimeout()));
+    }
+
     [Fact]
     public async Task Unreachable_backend_is_502()
     {
