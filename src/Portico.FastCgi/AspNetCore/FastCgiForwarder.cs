@@ -74,9 +74,9 @@ public sealed partial class FastCgiForwarder : IAsyncDisposable
             context.Response.Clear();
             context.Response.StatusCode = ex.IsTimeout ? StatusCodes.Status504GatewayTimeout : StatusCodes.Status502BadGateway;
         }
-        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+        catch (Exception ex) when (aborted.IsCancellationRequested && ex is OperationCanceledException or IOException)
         {
-            // The client went away; nothing to answer.
+            // The client went away (mid-upload or mid-download); nothing to answer.
         }
         finally
         {

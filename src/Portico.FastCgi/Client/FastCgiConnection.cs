@@ -70,7 +70,23 @@ internal sealed class FastCgiConnection : IAsyncDisposable
     {
         try
         {
-            return !IsDisposed && _socket.Connected && !_socket.Poll(0, SelectMode.SelectRead);
+            if (IsDisposed || !_socket.Connected)
+            {
+                return false;
+            }
+
+            // Bytes the pipe already pulled in after FCGI_END_REQUEST are as bad as bytes still in the socket.
+            if (Reader.TryRead(out var buffered))
+            {
+                var stray = !buffered.Buffer.IsEmpty || buffered.IsCompleted;
+                Reader.AdvanceTo(buffered.Buffer.Start);
+                if (stray)
+                {
+                    return false;
+                }
+            }
+
+            return !_socket.Poll(0, SelectMode.SelectRead);
         }
         catch (SocketException)
         {
@@ -78,6 +94,11 @@ internal sealed class FastCgiConnection : IAsyncDisposable
         }
         catch (ObjectDisposedException)
         {
+            return false;
+        }
+        catch (InvalidOperationException)
+        {
+            // The pipe was completed: the connection is finished.
             return false;
         }
     }
