@@ -37,11 +37,12 @@ public sealed partial class FastCgiForwarder : IAsyncDisposable
             var request = new FastCgiRequest();
             var contentLength = context.Request.ContentLength;
             var body = context.Request.Body;
-            if (contentLength is null && context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true)
+            var chunked = contentLength is null && context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true;
+            if (chunked || (_options.BufferRequestBody && contentLength > 0))
             {
-                // PHP needs CONTENT_LENGTH; like nginx (fastcgi_request_buffering on) a chunked body is
-                // spooled first so its length is known.
-                spooled = await SpoolAsync(body, aborted).ConfigureAwait(false);
+                // PHP needs CONTENT_LENGTH, so a chunked body is always spooled; a sized one is spooled when
+                // buffering is on so the backend connection (a php-fpm worker) is only taken once it is complete.
+                spooled = await SpoolAsync(body, contentLength, _options.MemoryBufferBytes, aborted).ConfigureAwait(false);
                 contentLength = spooled.Length;
                 body = spooled;
             }
@@ -107,8 +108,16 @@ public sealed partial class FastCgiForwarder : IAsyncDisposable
         }
     }
 
-    private static async Task<Stream> SpoolAsync(Stream body, CancellationToken cancellationToken)
+    private static async Task<Stream> SpoolAsync(Stream body, long? contentLength, int memoryLimit, CancellationToken cancellationToken)
     {
+        if (contentLength <= memoryLimit)
+        {
+            var memory = new MemoryStream((int)contentLength.Value);
+            await body.CopyToAsync(memory, cancellationToken).ConfigureAwait(false);
+            memory.Position = 0;
+            return memory;
+        }
+
         var file = new FileStream(Path.GetTempFileName(), FileMode.Open, FileAccess.ReadWrite, FileShare.None, 4096, FileOptions.DeleteOnClose | FileOptions.Asynchronous);
         try
         {

@@ -23,6 +23,15 @@ public sealed class FastCgiForwarderOptions
     /// <summary>SERVER_SOFTWARE value.</summary>
     public string ServerSoftware { get; set; } = "Portico";
 
+    /// <summary>Read the whole request body before contacting the backend (nginx fastcgi_request_buffering,
+    /// default on), so a slow upload does not pin a php-fpm worker. Bodies up to
+    /// <see cref="MemoryBufferBytes"/> stay in memory, larger ones go to a temp file. A chunked body is
+    /// always buffered because PHP needs CONTENT_LENGTH.</summary>
+    public bool BufferRequestBody { get; set; } = true;
+
+    /// <summary>Largest request body buffered in memory (nginx client_body_buffer_size is 8-16 KiB; we allow more).</summary>
+    public int MemoryBufferBytes { get; set; } = 64 * 1024;
+
     public FastCgiClientOptions Client { get; set; } = new();
 
     public FastCgiPoolOptions Pool { get; set; } = new();

@@ -74,6 +74,26 @@ public sealed class ForwarderTests : IClassFixture<PhpFpmFixture>
         Assert.Equal($"POST {payload.Length} {Convert.ToHexStringLower(SHA256.HashData(payload))}", await response.Content.ReadAsStringAsync(Serve.TestTimeout()));
     }
 
+    [PhpFpmTheory]
+    [InlineData(true, 1000)]
+    [InlineData(true, 200_000)]
+    [InlineData(false, 200_000)]
+    public async Task Sized_request_body_is_forwarded_buffered_or_streamed(bool buffer, int size)
+    {
+        await using var host = await ForwarderHost.StartAsync(new FastCgiForwarderOptions
+        {
+            EndPoint = _fixture.Fpm.Tcp,
+            DocumentRoot = _fixture.Fpm.DocumentRoot,
+            BufferRequestBody = buffer,
+        });
+        var payload = new byte[size];
+        new Random(size).NextBytes(payload);
+        using var content = new ByteArrayContent(payload);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        using var response = await host.Http.PostAsync("/post.php", content, Serve.TestTimeout());
+        Assert.Equal($"POST {payload.Length} {Convert.ToHexStringLower(SHA256.HashData(payload))}", await response.Content.ReadAsStringAsync(Serve.TestTimeout()));
+    }
+
     [PhpFpmFact]
     public async Task Status_and_response_headers_are_copied()
     {

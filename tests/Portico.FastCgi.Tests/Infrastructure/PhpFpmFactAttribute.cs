@@ -16,3 +16,13 @@ public sealed class PhpFpmFactAttribute : FactAttribute
         Timeout = 60_000;
     }
 }
+
+/// <summary>The theory counterpart of <see cref="PhpFpmFactAttribute"/>.</summary>
+public sealed class PhpFpmTheoryAttribute : TheoryAttribute
+{
+    public PhpFpmTheoryAttribute()
+    {
+        Skip = new PhpFpmFactAttribute().Skip;
+        Timeout = 60_000;
+    }
+}
