@@ -111,6 +111,25 @@ public sealed class ConnectionPoolTests
     }
 
     [Fact]
+    public async Task Response_disposed_unread_after_end_request_arrived_keeps_its_connection()
+    {
+        await using var server = new FakeFastCgiServer(Serve.Responding("Location: /x\n\nmoved"));
+        await using var client = new FastCgiClient(server.EndPoint, new FastCgiClientOptions { KeepConnection = true });
+        await using (var response = await client.SendAsync(Request(), Serve.TestTimeout()))
+        {
+            Assert.Equal(302, response.StatusCode);
+
+            // The whole response (48 bytes, one write) arrives in one loopback segment, so END_REQUEST was
+            // read together with the header; this byte comes from the held-back head buffer.
+            Assert.Equal((byte)'m', (byte)response.Body.ReadByte());
+        }
+
+        Assert.Equal(1, client.Pool.IdleCount);
+        Assert.Equal("moved", await GetAsync(client));
+        Assert.Equal(1, server.AcceptedConnections);
+    }
+
+    [Fact]
     public async Task Connection_that_saw_an_error_is_discarded()
     {
         var calls = 0;

@@ -33,6 +33,8 @@ internal sealed class FastCgiExchange
 
     public EndRequest? EndRequest => _records?.EndRequest;
 
+    public bool IsEnded => _records is { IsEnded: true };
+
     /// <summary>
     /// True when the exchange failed in a way that is safe to repeat on a new connection: nothing of the
     /// request body was consumed and no response byte arrived. This covers the race where a kept-alive

@@ -120,9 +120,17 @@ internal sealed class FastCgiResponseBody : Stream
 
         ReleaseHead();
 
-        // A no-op when the body was read to FCGI_END_REQUEST (already returned to the pool); otherwise the
-        // connection is mid-stream and must be closed, never pooled.
-        await _exchange.AbortAsync().ConfigureAwait(false);
+        // If FCGI_END_REQUEST was already read (a small response arrives whole with its header), the
+        // connection is at a record boundary and may be pooled even though the caller skipped the body.
+        // Otherwise it is mid-stream and must be closed, never pooled. Both are no-ops once released.
+        if (_fault is null && _exchange.IsEnded)
+        {
+            await _exchange.CompleteAsync().ConfigureAwait(false);
+        }
+        else
+        {
+            await _exchange.AbortAsync().ConfigureAwait(false);
+        }
     }
 
     private void ReleaseHead()
