@@ -103,6 +103,13 @@ internal sealed class FastCgiConnection : IAsyncDisposable
         }
     }
 
+    /// <summary>Closes the socket without touching the pipes, which another task may still be using.</summary>
+    public void CloseSocket()
+    {
+        IsReusable = false;
+        _socket.Dispose();
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
@@ -119,11 +126,9 @@ internal sealed class FastCgiConnection : IAsyncDisposable
             await Reader.CompleteAsync().ConfigureAwait(false);
             await Writer.CompleteAsync().ConfigureAwait(false);
         }
-        catch (IOException)
+        catch (Exception)
         {
-        }
-        catch (ObjectDisposedException)
-        {
+            // Completing pipes over a dead socket may fail in several ways; the connection is gone either way.
         }
     }
 }

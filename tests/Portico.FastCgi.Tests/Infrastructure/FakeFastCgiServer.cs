@@ -93,7 +93,7 @@ internal sealed class FakeConnection : IAsyncDisposable
 
     /// <summary>Reads one whole request (through the empty STDIN). Null when the client closed the connection
     /// between requests. Each PARAMS record is decoded on its own, as php-fpm does, so a split pair fails here.</summary>
-    public async Task<FakeRequest?> ReadRequestAsync()
+    public async Task<FakeRequest?> ReadRequestAsync(bool stopAfterParams = false)
     {
         var request = new FakeRequest();
         var stdin = new MemoryStream();
@@ -130,6 +130,11 @@ internal sealed class FakeConnection : IAsyncDisposable
                     break;
                 case FastCgiRecordType.Params when length == 0:
                     request.ParamsTerminated = true;
+                    if (stopAfterParams)
+                    {
+                        return request;
+                    }
+
                     break;
                 case FastCgiRecordType.Params:
                     request.ParamsRecords++;
@@ -154,6 +159,29 @@ internal sealed class FakeConnection : IAsyncDisposable
                     break;
                 default:
                     break;
+            }
+        }
+    }
+
+    /// <summary>After <c>ReadRequestAsync(stopAfterParams: true)</c>: reads STDIN through its empty record.</summary>
+    public async Task<long> DrainStdinAsync()
+    {
+        var header = new byte[8];
+        long total = 0;
+        while (true)
+        {
+            await _stream.ReadExactlyAsync(header, _stop);
+            var length = BinaryPrimitives.ReadUInt16BigEndian(header.AsSpan(4));
+            var content = new byte[length + header[6]];
+            await _stream.ReadExactlyAsync(content, _stop);
+            if ((FastCgiRecordType)header[1] == FastCgiRecordType.Stdin)
+            {
+                if (length == 0)
+                {
+                    return total;
+                }
+
+                total += length;
             }
         }
     }
