@@ -27,9 +27,10 @@ public sealed class FastCgiClient : IAsyncDisposable
     public FastCgiClientOptions Options { get; }
 
     /// <summary>
-    /// Sends the request and returns once the CGI header block is parsed. The request body is fully sent
-    /// first (php-fpm reads all of STDIN before running the script). Failures throw <see cref="FastCgiException"/>;
-    /// cancellation through <paramref name="cancellationToken"/> throws <see cref="OperationCanceledException"/>.
+    /// Sends the request and returns once the CGI header block is parsed. The body is uploaded concurrently
+    /// and may still be uploading when this returns; <paramref name="cancellationToken"/> keeps governing that
+    /// upload. Failures throw <see cref="FastCgiException"/> (a failing body stream's own exception is rethrown
+    /// as is); cancellation throws <see cref="OperationCanceledException"/>.
     /// </summary>
     public async Task<FastCgiResponse> SendAsync(FastCgiRequest request, CancellationToken cancellationToken = default)
     {
