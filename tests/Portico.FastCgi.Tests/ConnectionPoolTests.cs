@@ -57,7 +57,7 @@ public sealed class ConnectionPoolTests
         const int concurrent = 6;
         var arrived = 0;
         var allArrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var closedByClient = 0;
+        using var closedByClient = new SemaphoreSlim(0);
         await using var server = new FakeFastCgiServer(async c =>
         {
             // Hold every answer until all requests are in flight, so all connections exist at once.
@@ -72,7 +72,7 @@ public sealed class ConnectionPoolTests
                 await c.SendAsync(Records.Response("A: b\n\nok"));
             }
 
-            Interlocked.Increment(ref closedByClient);
+            closedByClient.Release();
         });
         await using var client = new FastCgiClient(
             server.EndPoint,
@@ -86,11 +86,12 @@ public sealed class ConnectionPoolTests
         Assert.Equal(2, client.Pool.IdleCount);
 
         // The surplus connections were closed, not parked: the backend sees them go.
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        while (Volatile.Read(ref closedByClient) < concurrent - 2)
+        for (var i = 0; i < concurrent - 2; i++)
         {
-            await Task.Delay(20, cts.Token);
+            Assert.True(await closedByClient.WaitAsync(TimeSpan.FromSeconds(10)), $"only {i} surplus connections were closed");
         }
+
+        Assert.False(await closedByClient.WaitAsync(0), "an idle pooled connection was closed");
     }
 
     [Fact]
