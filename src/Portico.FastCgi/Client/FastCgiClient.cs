@@ -1,0 +1,61 @@
+namespace Portico.FastCgi.Client;
+
+/// <summary>
+/// Sends FastCGI RESPONDER requests to one endpoint. Thread-safe: each request takes its own connection
+/// (request id 1, one request per connection, since php-fpm does not multiplex).
+/// </summary>
+public sealed class FastCgiClient : IAsyncDisposable
+{
+    private readonly bool _ownsPool;
+
+    /// <summary>A client with its own connection pool.</summary>
+    public FastCgiClient(FastCgiEndPoint endPoint, FastCgiClientOptions? options = null, FastCgiPoolOptions? poolOptions = null)
+        : this(new FastCgiConnectionPool(endPoint, poolOptions), options)
+    {
+        _ownsPool = true;
+    }
+
+    /// <summary>A client on a shared pool (e.g. several locations passing to one upstream).</summary>
+    public FastCgiClient(FastCgiConnectionPool pool, FastCgiClientOptions? options = null)
+    {
+        Pool = pool ?? throw new ArgumentNullException(nameof(pool));
+        Options = options ?? new FastCgiClientOptions();
+    }
+
+    public FastCgiConnectionPool Pool { get; }
+
+    public FastCgiClientOptions Options { get; }
+
+    /// <summary>
+    /// Sends the request and returns once the CGI header block is parsed. The body is uploaded concurrently
+    /// and may still be uploading when this returns; <paramref name="cancellationToken"/> keeps governing that
+    /// upload. Failures throw <see cref="FastCgiException"/> (a failing body stream's own exception is rethrown
+    /// as is); cancellation throws <see cref="OperationCanceledException"/>.
+    /// </summary>
+    public async Task<FastCgiResponse> SendAsync(FastCgiRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (request.Body is not null && request.BodyReader is not null)
+        {
+            throw new ArgumentException("Set either Body or BodyReader, not both.", nameof(request));
+        }
+
+        // Reject an oversized param before taking a connection.
+        Protocol.RecordWriter.ValidateParams(request.Params);
+        var (connection, reused) = await Pool.RentAsync(cancellationToken).ConfigureAwait(false);
+        var exchange = new FastCgiExchange(Pool, connection, Options);
+        try
+        {
+            return await exchange.RunAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (FastCgiException ex) when (reused && ex.Kind == FastCgiErrorKind.BackendClosed && exchange.FailedBeforeAnyExchange)
+        {
+            // A pooled connection died while idle and the request was not consumed: retry once on a fresh
+            // connection, as nginx retries a cached keepalive connection that turned out to be closed.
+            var (fresh, _) = await Pool.RentNewAsync(cancellationToken).ConfigureAwait(false);
+            return await new FastCgiExchange(Pool, fresh, Options).RunAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public ValueTask DisposeAsync() => _ownsPool ? Pool.DisposeAsync() : ValueTask.CompletedTask;
+}

@@ -1,0 +1,19 @@
+namespace Portico.FastCgi.Client;
+
+/// <summary>Per-request behaviour of a <see cref="FastCgiClient"/>. Defaults follow nginx's fastcgi module.</summary>
+public sealed class FastCgiClientOptions
+{
+    /// <summary>Send FCGI_KEEP_CONN and reuse the connection after FCGI_END_REQUEST (nginx fastcgi_keep_conn,
+    /// default off: the backend closes after each request).</summary>
+    public bool KeepConnection { get; set; }
+
+    /// <summary>Longest pause while writing the request (nginx fastcgi_send_timeout, default 60s).</summary>
+    public TimeSpan SendTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Longest pause between two reads of the response (nginx fastcgi_read_timeout, default 60s).</summary>
+    public TimeSpan ReadTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Cap on the CGI header block; beyond it the response fails with HeaderTooLarge
+    /// (nginx fails with "upstream sent too big header" at fastcgi_buffer_size).</summary>
+    public int MaxResponseHeaderBytes { get; set; } = 64 * 1024;
+}

@@ -1,0 +1,134 @@
+using System.IO.Pipelines;
+using System.Net.Sockets;
+
+namespace Portico.FastCgi.Client;
+
+/// <summary>One socket to a FastCGI backend. Carries one request at a time (php-fpm does not multiplex).</summary>
+internal sealed class FastCgiConnection : IAsyncDisposable
+{
+    private readonly Socket _socket;
+    private readonly NetworkStream _stream;
+    private int _disposed;
+
+    private FastCgiConnection(Socket socket, long createdTimestamp)
+    {
+        _socket = socket;
+        _stream = new NetworkStream(socket, ownsSocket: true);
+        Reader = PipeReader.Create(_stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, leaveOpen: true));
+        Writer = PipeWriter.Create(_stream, new StreamPipeWriterOptions(minimumBufferSize: 64 * 1024, leaveOpen: true));
+        LastUsedTimestamp = createdTimestamp;
+    }
+
+    public PipeReader Reader { get; }
+
+    public PipeWriter Writer { get; }
+
+    /// <summary>Requests started on this connection.</summary>
+    public int RequestCount { get; set; }
+
+    public long LastUsedTimestamp { get; set; }
+
+    /// <summary>True only when the last response was read through FCGI_END_REQUEST with KEEP_CONN and no error.</summary>
+    public bool IsReusable { get; set; }
+
+    public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
+
+    public static async Task<FastCgiConnection> ConnectAsync(FastCgiEndPoint endPoint, TimeSpan timeout, TimeProvider timeProvider, CancellationToken cancellationToken)
+    {
+        var socket = endPoint.IsUnixSocket
+            ? new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified)
+            : new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        using var timeoutCts = new CancellationTokenSource(timeout, timeProvider);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeoutCts.Token);
+        try
+        {
+            await socket.ConnectAsync(endPoint.ToSocketEndPoint(), linked.Token).ConfigureAwait(false);
+            return new FastCgiConnection(socket, timeProvider.GetTimestamp());
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            socket.Dispose();
+            throw new FastCgiException(FastCgiErrorKind.ConnectTimeout, $"Connecting to FastCGI backend {endPoint} timed out after {timeout}.");
+        }
+        catch (SocketException ex)
+        {
+            socket.Dispose();
+            throw new FastCgiException(FastCgiErrorKind.ConnectFailed, $"Connecting to FastCGI backend {endPoint} failed: {ex.Message}", ex);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// An idle connection must have nothing to read: readable-with-zero-bytes means the backend closed it,
+    /// and stray bytes mean the stream is out of step. Either way it is unusable.
+    /// </summary>
+    public bool LooksHealthyWhileIdle()
+    {
+        try
+        {
+            if (IsDisposed || !_socket.Connected)
+            {
+                return false;
+            }
+
+            // Bytes the pipe already pulled in after FCGI_END_REQUEST are as bad as bytes still in the socket.
+            if (Reader.TryRead(out var buffered))
+            {
+                var stray = !buffered.Buffer.IsEmpty || buffered.IsCompleted;
+                Reader.AdvanceTo(buffered.Buffer.Start);
+                if (stray)
+                {
+                    return false;
+                }
+            }
+
+            return !_socket.Poll(0, SelectMode.SelectRead);
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+        catch (ObjectDisposedException)
+        {
+            return false;
+        }
+        catch (InvalidOperationException)
+        {
+            // The pipe was completed: the connection is finished.
+            return false;
+        }
+    }
+
+    /// <summary>Closes the socket without touching the pipes, which another task may still be using.</summary>
+    public void CloseSocket()
+    {
+        IsReusable = false;
+        _socket.Dispose();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        IsReusable = false;
+
+        // Closing the socket first: completing the writer would otherwise try to flush into a dead peer.
+        await _stream.DisposeAsync().ConfigureAwait(false);
+        try
+        {
+            await Reader.CompleteAsync().ConfigureAwait(false);
+            await Writer.CompleteAsync().ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // Completing pipes over a dead socket may fail in several ways; the connection is gone either way.
+        }
+    }
+}

@@ -1,0 +1,179 @@
+namespace Portico.FastCgi.Client;
+
+/// <summary>
+/// Kept-alive connections to one endpoint. It never holds more than <see cref="FastCgiPoolOptions.MaxIdleConnections"/>
+/// idle connections, and only takes back a connection whose last response was read through FCGI_END_REQUEST.
+/// Active connections are not limited here: like nginx, back-pressure comes from the backend's listen queue.
+/// </summary>
+public sealed class FastCgiConnectionPool : IAsyncDisposable
+{
+    private readonly Stack<FastCgiConnection> _idle = new();
+    private readonly Lock _lock = new();
+    private readonly FastCgiPoolOptions _options;
+    private readonly ITimer? _sweeper;
+    private bool _disposed;
+    private long _connectionsOpened;
+
+    public FastCgiConnectionPool(FastCgiEndPoint endPoint, FastCgiPoolOptions? options = null)
+    {
+        EndPoint = endPoint ?? throw new ArgumentNullException(nameof(endPoint));
+        _options = options ?? new FastCgiPoolOptions();
+        ArgumentOutOfRangeException.ThrowIfNegative(_options.MaxIdleConnections);
+        ArgumentOutOfRangeException.ThrowIfLessThan(_options.MaxRequestsPerConnection, 1);
+        if (_options.MaxIdleConnections > 0 && _options.IdleTimeout > TimeSpan.Zero && _options.IdleTimeout != Timeout.InfiniteTimeSpan)
+        {
+            // Idle php-fpm connections pin workers, so expired ones are closed even when no request comes.
+            var period = _options.IdleTimeout / 2;
+            _sweeper = _options.TimeProvider.CreateTimer(static state => ((FastCgiConnectionPool)state!).SweepExpired(), this, period, period);
+        }
+    }
+
+    public FastCgiEndPoint EndPoint { get; }
+
+    public FastCgiPoolOptions Options => _options;
+
+    /// <summary>Idle connections currently held.</summary>
+    public int IdleCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _idle.Count;
+            }
+        }
+    }
+
+    /// <summary>Connections opened since the pool was created (a reuse indicator for tests and metrics).</summary>
+    public long ConnectionsOpened => Interlocked.Read(ref _connectionsOpened);
+
+    internal async ValueTask<(FastCgiConnection Connection, bool Reused)> RentAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            FastCgiConnection? candidate = null;
+            lock (_lock)
+            {
+                ObjectDisposedException.ThrowIf(_disposed, this);
+                if (_idle.Count > 0)
+                {
+                    candidate = _idle.Pop();
+                }
+            }
+
+            if (candidate is null)
+            {
+                break;
+            }
+
+            if (!IsExpired(candidate) && candidate.LooksHealthyWhileIdle())
+            {
+                candidate.IsReusable = false;
+                return (candidate, true);
+            }
+
+            await candidate.DisposeAsync().ConfigureAwait(false);
+        }
+
+        return await RentNewAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Always opens a new connection (used for the one retry after a stale pooled one).</summary>
+    internal async ValueTask<(FastCgiConnection Connection, bool Reused)> RentNewAsync(CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var connection = await FastCgiConnection.ConnectAsync(EndPoint, _options.ConnectTimeout, _options.TimeProvider, cancellationToken).ConfigureAwait(false);
+        Interlocked.Increment(ref _connectionsOpened);
+        return (connection, false);
+    }
+
+    /// <summary>Takes a connection back after a request; anything not provably clean is closed.</summary>
+    internal async ValueTask ReturnAsync(FastCgiConnection connection)
+    {
+        connection.LastUsedTimestamp = _options.TimeProvider.GetTimestamp();
+        if (connection.IsReusable && !connection.IsDisposed && connection.RequestCount < _options.MaxRequestsPerConnection)
+        {
+            lock (_lock)
+            {
+                if (!_disposed && _idle.Count < _options.MaxIdleConnections)
+                {
+                    _idle.Push(connection);
+                    return;
+                }
+            }
+        }
+
+        await connection.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private bool IsExpired(FastCgiConnection connection) =>
+        _options.IdleTimeout != Timeout.InfiniteTimeSpan
+        && _options.TimeProvider.GetElapsedTime(connection.LastUsedTimestamp) >= _options.IdleTimeout;
+
+    /// <summary>Closes idle connections past their idle timeout. Called by a timer; callable from tests.</summary>
+    internal void SweepExpired()
+    {
+        List<FastCgiConnection>? expired = null;
+        lock (_lock)
+        {
+            if (_idle.Count == 0)
+            {
+                return;
+            }
+
+            var keep = new List<FastCgiConnection>(_idle.Count);
+            while (_idle.Count > 0)
+            {
+                var c = _idle.Pop();
+                if (IsExpired(c))
+                {
+                    (expired ??= []).Add(c);
+                }
+                else
+                {
+                    keep.Add(c);
+                }
+            }
+
+            // Restore the stack order (most recently used on top).
+            for (var i = keep.Count - 1; i >= 0; i--)
+            {
+                _idle.Push(keep[i]);
+            }
+        }
+
+        if (expired is not null)
+        {
+            foreach (var c in expired)
+            {
+                _ = c.DisposeAsync().AsTask();
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        FastCgiConnection[] idle;
+        lock (_lock)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            idle = _idle.ToArray();
+            _idle.Clear();
+        }
+
+        if (_sweeper is not null)
+        {
+            await _sweeper.DisposeAsync().ConfigureAwait(false);
+        }
+
+        foreach (var c in idle)
+        {
+            await c.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+}

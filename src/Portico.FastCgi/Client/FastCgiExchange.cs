@@ -1,0 +1,382 @@
+using System.Buffers;
+using Portico.FastCgi.Protocol;
+using Portico.FastCgi.Response;
+
+namespace Portico.FastCgi.Client;
+
+/// <summary>
+/// One request/response on one connection: writes BEGIN_REQUEST, PARAMS and STDIN, reads the CGI header
+/// block, then serves the body. Owns the connection until it is handed back to the pool or closed.
+/// The request body is sent while the response is already being read, as nginx does: an application
+/// that writes a large response before draining STDIN would otherwise deadlock both sides.
+/// </summary>
+internal sealed class FastCgiExchange
+{
+    private const ushort RequestId = FastCgiConstants.DefaultRequestId;
+    private const int InitialHeadBuffer = 16 * 1024;
+
+    private readonly FastCgiConnectionPool _pool;
+    private readonly FastCgiConnection _connection;
+    private readonly FastCgiClientOptions _options;
+    private readonly IoDeadline _sendDeadline;
+    private readonly IoDeadline _readDeadline;
+
+    // Cancels pending reads when the body upload fails, so the failure surfaces instead of a read timeout.
+    private readonly CancellationTokenSource _sendFailed = new();
+    private readonly Lock _timerLock = new();
+    private ResponseRecordReader? _records;
+    private Task _send = Task.CompletedTask;
+    private Exception? _sendError;
+    private bool _sendDone;
+    private bool _readInFlight;
+    private int _released;
+    private bool _bodyTouched;
+    private bool _responseSeen;
+
+    public FastCgiExchange(FastCgiConnectionPool pool, FastCgiConnection connection, FastCgiClientOptions options)
+    {
+        _pool = pool;
+        _connection = connection;
+        _options = options;
+        _sendDeadline = new IoDeadline(pool.Options.TimeProvider);
+        _readDeadline = new IoDeadline(pool.Options.TimeProvider);
+    }
+
+    public EndRequest? EndRequest => _records?.EndRequest;
+
+    public bool IsEnded => _records is { IsEnded: true };
+
+    /// <summary>
+    /// True when the exchange failed in a way that is safe to repeat on a new connection: nothing of the
+    /// request body was consumed and no response byte arrived. This covers the race where a kept-alive
+    /// connection was closed by the backend (e.g. php-fpm pm.max_requests) just as it was taken from the pool.
+    /// </summary>
+    public bool FailedBeforeAnyExchange => !_bodyTouched && !_responseSeen;
+
+    public async Task<FastCgiResponse> RunAsync(FastCgiRequest request, CancellationToken cancellationToken)
+    {
+        using var sendToken = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _sendDeadline.Token);
+        using var readToken = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _readDeadline.Token, _sendFailed.Token);
+        var phase = FastCgiErrorKind.SendTimeout;
+        try
+        {
+            _connection.RequestCount++;
+            var writer = _connection.Writer;
+            RecordWriter.WriteBeginRequest(writer, RequestId, _options.KeepConnection);
+            RecordWriter.WriteParams(writer, RequestId, request.Params);
+            if (request.Body is null && request.BodyReader is null)
+            {
+                // Empty STDIN ends the body stream even when there is no body (spec section 3.3, 6.2).
+                RecordWriter.WriteEndOfStream(writer, FastCgiRecordType.Stdin, RequestId);
+                await FlushAsync(sendToken.Token).ConfigureAwait(false);
+                MarkSendDone();
+            }
+            else
+            {
+                await FlushAsync(sendToken.Token).ConfigureAwait(false);
+                _bodyTouched = true;
+                _send = SendBodyAsync(request, cancellationToken);
+            }
+
+            phase = FastCgiErrorKind.ReadTimeout;
+            _records = new ResponseRecordReader(_connection.Reader, RequestId, request.StderrLine);
+            return await ReadHeadAsync(readToken.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            await AbortAsync().ConfigureAwait(false);
+            if (_sendError is not null)
+            {
+                throw SendFailure();
+            }
+
+            var translated = ErrorTranslation.Translate(ex, phase == FastCgiErrorKind.SendTimeout ? _sendDeadline : _readDeadline, phase, cancellationToken, _pool.EndPoint);
+            if (translated is not null)
+            {
+                throw translated;
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>Streams STDIN and its empty terminator. Never faults: a failure is recorded and wakes the reader.</summary>
+    private async Task SendBodyAsync(FastCgiRequest request, CancellationToken callerToken)
+    {
+        using var sendToken = CancellationTokenSource.CreateLinkedTokenSource(callerToken, _sendDeadline.Token);
+        try
+        {
+            await Task.Yield();
+            if (request.Body is { } body)
+            {
+                // Read the body straight into the pipe's memory after a reserved header: no intermediate copy.
+                const int chunk = FastCgiConstants.StdinChunkSize;
+                while (true)
+                {
+                    var memory = _connection.Writer.GetMemory(FastCgiConstants.HeaderLength + chunk + FastCgiConstants.Alignment);
+                    var read = await body.ReadAsync(memory.Slice(FastCgiConstants.HeaderLength, chunk), callerToken).ConfigureAwait(false);
+                    if (read == 0)
+                    {
+                        break;
+                    }
+
+                    var header = RecordHeader.Create(FastCgiRecordType.Stdin, RequestId, read);
+                    header.Write(memory.Span);
+                    memory.Span.Slice(FastCgiConstants.HeaderLength + read, header.PaddingLength).Clear();
+                    _connection.Writer.Advance(header.TotalLength);
+                    await FlushAsync(sendToken.Token).ConfigureAwait(false);
+                }
+            }
+            else if (request.BodyReader is { } pipe)
+            {
+                while (true)
+                {
+                    var result = await pipe.ReadAsync(callerToken).ConfigureAwait(false);
+                    RecordWriter.WriteStream(_connection.Writer, FastCgiRecordType.Stdin, RequestId, result.Buffer);
+                    pipe.AdvanceTo(result.Buffer.End);
+                    await FlushAsync(sendToken.Token).ConfigureAwait(false);
+                    if (result.IsCompleted || result.IsCanceled)
+                    {
+                        break;
+                    }
+                }
+            }
+
+            RecordWriter.WriteEndOfStream(_connection.Writer, FastCgiRecordType.Stdin, RequestId);
+            await FlushAsync(sendToken.Token).ConfigureAwait(false);
+            MarkSendDone();
+        }
+        catch (Exception ex)
+        {
+            if (Volatile.Read(ref _released) != 0)
+            {
+                return; // the exchange already ended (error or early response); this failure is a consequence
+            }
+
+            _sendError = ErrorTranslation.Translate(ex, _sendDeadline, FastCgiErrorKind.SendTimeout, callerToken, _pool.EndPoint) ?? ex;
+            try
+            {
+                await _sendFailed.CancelAsync().ConfigureAwait(false);
+            }
+            catch (ObjectDisposedException)
+            {
+            }
+        }
+    }
+
+    private void MarkSendDone()
+    {
+        lock (_timerLock)
+        {
+            _sendDone = true;
+
+            // The read timeout counts from the end of the request (nginx arms fastcgi_read_timeout once the
+            // request is sent), so a slow upload is not mistaken for a silent backend.
+            if (_readInFlight)
+            {
+                _readDeadline.Arm(_options.ReadTimeout);
+            }
+        }
+    }
+
+    /// <summary>Rethrows the upload's failure with its original type and stack (e.g. the client's body stream).</summary>
+    private Exception SendFailure()
+    {
+        System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(_sendError!);
+        return _sendError!;
+    }
+
+    private async ValueTask FlushAsync(CancellationToken token)
+    {
+        _sendDeadline.Arm(_options.SendTimeout);
+        var result = await _connection.Writer.FlushAsync(token).ConfigureAwait(false);
+        _sendDeadline.Disarm();
+        if (result.IsCanceled)
+        {
+            throw new OperationCanceledException(token);
+        }
+    }
+
+    private async Task<FastCgiResponse> ReadHeadAsync(CancellationToken token)
+    {
+        var cap = _options.MaxResponseHeaderBytes;
+        var buffer = ArrayPool<byte>.Shared.Rent(Math.Min(cap, InitialHeadBuffer));
+        var filled = 0;
+        var block = new CgiHeaderBlock();
+        try
+        {
+            while (!block.IsComplete)
+            {
+                if (filled == buffer.Length)
+                {
+                    if (buffer.Length >= cap)
+                    {
+                        throw new FastCgiException(FastCgiErrorKind.HeaderTooLarge, $"The FastCGI response header block exceeds {cap} bytes.");
+                    }
+
+                    var bigger = ArrayPool<byte>.Shared.Rent(Math.Min(cap, buffer.Length * 2));
+                    buffer.AsSpan(0, filled).CopyTo(bigger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = bigger;
+                }
+
+                // Never read past the cap: the rented array may be larger than asked for.
+                var room = Math.Min(buffer.Length, cap) - filled;
+                if (room <= 0)
+                {
+                    throw new FastCgiException(FastCgiErrorKind.HeaderTooLarge, $"The FastCGI response header block exceeds {cap} bytes.");
+                }
+
+                var read = await ReadRecordsAsync(buffer.AsMemory(filled, room), token).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    throw new FastCgiException(FastCgiErrorKind.ProtocolError, "The FastCGI backend ended the request before completing the response header block.");
+                }
+
+                _responseSeen = true;
+                filled += read;
+                block.Scan(buffer.AsSpan(0, filled));
+            }
+
+            var head = CgiResponseHead.Parse(buffer.AsSpan(0, block.HeaderLength));
+            var body = new FastCgiResponseBody(this, buffer, block.BodyStart, filled);
+            return new FastCgiResponse(head.StatusCode, head.ReasonPhrase, head.Headers, body, this);
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
+    }
+
+    private async ValueTask<int> ReadRecordsAsync(Memory<byte> destination, CancellationToken token)
+    {
+        if (_records!.IsEnded)
+        {
+            return 0;
+        }
+
+        lock (_timerLock)
+        {
+            _readInFlight = true;
+            if (_sendDone)
+            {
+                _readDeadline.Arm(_options.ReadTimeout);
+            }
+        }
+
+        try
+        {
+            return await _records.ReadStdoutAsync(destination, token).ConfigureAwait(false);
+        }
+        finally
+        {
+            lock (_timerLock)
+            {
+                _readInFlight = false;
+                _readDeadline.Disarm();
+            }
+        }
+    }
+
+    /// <summary>Reads body bytes; the caller's token is linked with the read timeout and send failure.</summary>
+    public async ValueTask<int> ReadBodyAsync(Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        if (_records!.IsEnded)
+        {
+            return 0;
+        }
+
+        try
+        {
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _readDeadline.Token, _sendFailed.Token);
+            return await ReadRecordsAsync(destination, linked.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            if (_sendError is not null)
+            {
+                throw SendFailure();
+            }
+
+            var translated = ErrorTranslation.Translate(ex, _readDeadline, FastCgiErrorKind.ReadTimeout, cancellationToken, _pool.EndPoint);
+            if (translated is not null)
+            {
+                throw translated;
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// After FCGI_END_REQUEST: a keep-alive connection goes back to the pool, but only if the whole request
+    /// was sent too; if the application ended before taking all of STDIN, the rest would be read as the next
+    /// request, so the connection is closed.
+    /// </summary>
+    public async ValueTask CompleteAsync()
+    {
+        bool sendDone;
+        lock (_timerLock)
+        {
+            sendDone = _sendDone;
+        }
+
+        if (!sendDone)
+        {
+            await AbortAsync().ConfigureAwait(false);
+            return;
+        }
+
+        if (Interlocked.Exchange(ref _released, 1) != 0)
+        {
+            return;
+        }
+
+        DisposeTimers();
+        _connection.IsReusable = _options.KeepConnection && _records is { IsEnded: true };
+        await _pool.ReturnAsync(_connection).ConfigureAwait(false);
+    }
+
+    /// <summary>Closes the connection unless it was already handed back.</summary>
+    public async ValueTask AbortAsync()
+    {
+        if (Interlocked.Exchange(ref _released, 1) != 0)
+        {
+            return;
+        }
+
+        if (_send.IsCompleted)
+        {
+            DisposeTimers();
+            await _connection.DisposeAsync().ConfigureAwait(false);
+            return;
+        }
+
+        // The upload may be parked in the caller's body stream holding pipe memory, so the pipe must not be
+        // completed (its buffers would return to the pool while still in use). Cut the socket now, which
+        // fails the upload's next write, and release the rest once the upload has stopped.
+        _connection.CloseSocket();
+        _ = _send.ContinueWith(
+            static (_, state) =>
+            {
+                var exchange = (FastCgiExchange)state!;
+                exchange.DisposeTimers();
+                return exchange._connection.DisposeAsync().AsTask();
+            },
+            this,
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default).Unwrap();
+    }
+
+    private void DisposeTimers()
+    {
+        lock (_timerLock)
+        {
+            _sendDeadline.Dispose();
+            _readDeadline.Dispose();
+            _sendFailed.Dispose();
+        }
+    }
+}

@@ -1,0 +1,21 @@
+namespace Portico.FastCgi.Client;
+
+/// <summary>Limits of a per-endpoint pool of kept-alive connections (nginx upstream "keepalive" block).</summary>
+public sealed class FastCgiPoolOptions
+{
+    /// <summary>Most idle connections kept. Each idle php-fpm connection pins a worker, so this is a hard cap
+    /// (nginx "keepalive N"). 0 disables reuse.</summary>
+    public int MaxIdleConnections { get; set; } = 8;
+
+    /// <summary>An idle connection older than this is closed (nginx keepalive_timeout, default 60s).</summary>
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>A connection is closed after this many requests (nginx keepalive_requests, default 1000).</summary>
+    public int MaxRequestsPerConnection { get; set; } = 1000;
+
+    /// <summary>Connect timeout (nginx fastcgi_connect_timeout, default 60s).</summary>
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Clock for idle expiry and connect timeout; inject a fake one in tests.</summary>
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+}

@@ -1,0 +1,32 @@
+using System.IO.Pipelines;
+using Portico.FastCgi.Protocol;
+
+namespace Portico.FastCgi.Client;
+
+/// <summary>One FastCGI RESPONDER request: CGI params, an optional streamed body and a stderr sink.</summary>
+public sealed class FastCgiRequest
+{
+    /// <summary>CGI params in send order. Each pair must encode to at most 65535 bytes.</summary>
+    public List<NameValuePair> Params { get; } = [];
+
+    /// <summary>Request body, streamed as FCGI_STDIN. Set at most one of <see cref="Body"/> and <see cref="BodyReader"/>.</summary>
+    public Stream? Body { get; set; }
+
+    /// <summary>Request body as a pipe, streamed as FCGI_STDIN.</summary>
+    public PipeReader? BodyReader { get; set; }
+
+    /// <summary>Called once per line of FCGI_STDERR (php error_log() output, "PHP message: ..."), on the reading thread.</summary>
+    public Action<string>? StderrLine { get; set; }
+
+    public FastCgiRequest Add(string name, string value)
+    {
+        Params.Add(new NameValuePair(name, value));
+        return this;
+    }
+
+    public FastCgiRequest Add(ReadOnlyMemory<byte> name, ReadOnlyMemory<byte> value)
+    {
+        Params.Add(new NameValuePair(name, value));
+        return this;
+    }
+}

@@ -1,0 +1,231 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.IO.Pipelines;
+
+namespace Portico.FastCgi.Protocol;
+
+/// <summary>
+/// Reads the records a responder sends back (STDOUT, STDERR, END_REQUEST) as a state machine over a
+/// <see cref="PipeReader"/>, so records may arrive split at any byte boundary. STDOUT content is copied
+/// straight from the pipe into the caller's buffer; a whole record is never buffered.
+/// </summary>
+internal sealed class ResponseRecordReader
+{
+    private readonly PipeReader _reader;
+    private readonly ushort _requestId;
+    private readonly StderrLineSplitter? _stderr;
+
+    private State _state = State.Header;
+    private RecordHeader _current;
+    private int _contentRemaining;
+    private int _paddingRemaining;
+
+    public ResponseRecordReader(PipeReader reader, ushort requestId, Action<string>? onStderrLine)
+    {
+        _reader = reader;
+        _requestId = requestId;
+        _stderr = onStderrLine is null ? null : new StderrLineSplitter(onStderrLine);
+    }
+
+    private enum State
+    {
+        Header,
+        Content,
+        Padding,
+        Ended,
+    }
+
+    /// <summary>Set once FCGI_END_REQUEST has been read with all its padding.</summary>
+    public EndRequest? EndRequest { get; private set; }
+
+    public bool IsEnded => _state == State.Ended;
+
+    /// <summary>Copies the next STDOUT bytes into <paramref name="destination"/>, handling any other records
+    /// on the way. Returns 0 once FCGI_END_REQUEST has been read.</summary>
+    public async ValueTask<int> ReadStdoutAsync(Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        // 0 means "ended", so an empty destination would be ambiguous (and could spin).
+        ArgumentOutOfRangeException.ThrowIfZero(destination.Length);
+        while (_state != State.Ended)
+        {
+            var result = await _reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            int copied;
+            var needMore = false;
+            try
+            {
+                copied = Process(ref buffer, destination.Span, out needMore);
+            }
+            finally
+            {
+                // Mark the rest as examined only when it cannot be used without more bytes; if we stopped
+                // because the destination is full, the buffered rest must be served without waiting.
+                if (needMore)
+                {
+                    _reader.AdvanceTo(buffer.Start, buffer.End);
+                }
+                else
+                {
+                    _reader.AdvanceTo(buffer.Start);
+                }
+            }
+
+            if (copied > 0 || _state == State.Ended)
+            {
+                return copied;
+            }
+
+            if (result.IsCompleted)
+            {
+                throw new FastCgiException(FastCgiErrorKind.BackendClosed, "The FastCGI backend closed the connection before FCGI_END_REQUEST.");
+            }
+
+            if (result.IsCanceled)
+            {
+                throw new OperationCanceledException("The FastCGI read was canceled.");
+            }
+        }
+
+        return 0;
+    }
+
+    private int Process(ref ReadOnlySequence<byte> buffer, Span<byte> destination, out bool needMore)
+    {
+        var copied = 0;
+        needMore = false;
+        while (true)
+        {
+            switch (_state)
+            {
+                case State.Header:
+                    if (!RecordHeader.TryRead(buffer, out _current))
+                    {
+                        needMore = true;
+                        return copied;
+                    }
+
+                    ValidateHeader(_current);
+                    buffer = buffer.Slice(FastCgiConstants.HeaderLength);
+                    _contentRemaining = _current.ContentLength;
+                    _paddingRemaining = _current.PaddingLength;
+                    _state = State.Content;
+                    break;
+
+                case State.Content:
+                    if (_current.Type == FastCgiRecordType.EndRequest && _current.RequestId == _requestId)
+                    {
+                        // Small fixed body: wait until content and padding are all here, then finish atomically
+                        // so a kept-alive connection is left exactly at the next record boundary.
+                        var total = _contentRemaining + _paddingRemaining;
+                        if (buffer.Length < total)
+                        {
+                            needMore = true;
+                            return copied;
+                        }
+
+                        EndRequest = ParseEndRequest(buffer.Slice(0, _contentRemaining));
+                        buffer = buffer.Slice(total);
+                        _stderr?.Flush();
+                        _state = State.Ended;
+                        return copied;
+                    }
+
+                    if (_contentRemaining == 0)
+                    {
+                        _state = State.Padding;
+                        break;
+                    }
+
+                    if (buffer.IsEmpty)
+                    {
+                        needMore = true;
+                        return copied;
+                    }
+
+                    // Only our request's streams carry data; management records (id 0) of any type are skipped.
+                    var ours = _current.RequestId == _requestId;
+                    if (ours && _current.Type == FastCgiRecordType.Stdout)
+                    {
+                        var room = destination.Length - copied;
+                        if (room == 0)
+                        {
+                            return copied;
+                        }
+
+                        var n = (int)Math.Min(Math.Min(_contentRemaining, buffer.Length), room);
+                        buffer.Slice(0, n).CopyTo(destination[copied..]);
+                        copied += n;
+                        buffer = buffer.Slice(n);
+                        _contentRemaining -= n;
+                    }
+                    else
+                    {
+                        var n = (int)Math.Min(_contentRemaining, buffer.Length);
+                        if (ours && _current.Type == FastCgiRecordType.Stderr)
+                        {
+                            _stderr?.Append(buffer.Slice(0, n));
+                        }
+
+                        // Management records and unknown types are skipped (spec section 4.2: a client
+                        // must tolerate record types it does not understand).
+                        buffer = buffer.Slice(n);
+                        _contentRemaining -= n;
+                    }
+
+                    break;
+
+                case State.Padding:
+                    var skip = (int)Math.Min(_paddingRemaining, buffer.Length);
+                    buffer = buffer.Slice(skip);
+                    _paddingRemaining -= skip;
+                    if (_paddingRemaining > 0)
+                    {
+                        needMore = true;
+                        return copied;
+                    }
+
+                    _state = State.Header;
+                    break;
+
+                default:
+                    return copied;
+            }
+        }
+    }
+
+    private void ValidateHeader(in RecordHeader header)
+    {
+        if (header.Version != FastCgiConstants.Version1)
+        {
+            throw new FastCgiException(FastCgiErrorKind.ProtocolError, $"The FastCGI backend sent a record with version {header.Version}; only version 1 exists.");
+        }
+
+        // Management records (requestId 0, spec section 3.3) are allowed and ignored; any other id on a
+        // non-multiplexed connection means the backend is confused about what it is answering.
+        if (header.RequestId != _requestId && header.RequestId != 0)
+        {
+            throw new FastCgiException(FastCgiErrorKind.ProtocolError, $"The FastCGI backend sent a {header.Type} record for request id {header.RequestId}, expected {_requestId}.");
+        }
+
+        if (header.Type == FastCgiRecordType.EndRequest && header.RequestId == _requestId && header.ContentLength < 8)
+        {
+            throw new FastCgiException(FastCgiErrorKind.ProtocolError, $"FCGI_END_REQUEST has {header.ContentLength} content bytes; the spec requires 8.");
+        }
+    }
+
+    private static EndRequest ParseEndRequest(ReadOnlySequence<byte> content)
+    {
+        Span<byte> body = stackalloc byte[8];
+        content.Slice(0, 8).CopyTo(body);
+        var status = new EndRequest(BinaryPrimitives.ReadInt32BigEndian(body), (FastCgiProtocolStatus)body[4]);
+        if (status.ProtocolStatus != FastCgiProtocolStatus.RequestComplete)
+        {
+            throw new FastCgiException(FastCgiErrorKind.RequestRejected, $"The FastCGI backend ended the request with protocol status {status.ProtocolStatus}.")
+            {
+                ProtocolStatus = status.ProtocolStatus,
+            };
+        }
+
+        return status;
+    }
+}
