@@ -212,7 +212,9 @@ internal sealed class RequestPipeline
             outcome = location is null ? PhaseOutcome.Continue : Rewrites.Run(ctx, location.Rewrites);
             if (outcome.Kind == PhaseOutcomeKind.Continue)
             {
-                outcome = await StaticContent.HandleAsync(ctx, snapshot, location).ConfigureAwait(false);
+                outcome = location is not null && settings.Source.FastCgi?.Pass is not null
+                    ? await FastCgi.FastCgiContent.HandleAsync(ctx, snapshot, location).ConfigureAwait(false)
+                    : await StaticContent.HandleAsync(ctx, snapshot, location).ConfigureAwait(false);
             }
         }
     }
