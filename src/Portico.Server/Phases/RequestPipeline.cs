@@ -210,6 +210,11 @@ internal sealed class RequestPipeline
 
             // rewrite phase, then content
             outcome = location is null ? PhaseOutcome.Continue : Rewrites.Run(ctx, location.Rewrites);
+            if (outcome.Kind == PhaseOutcomeKind.Continue && settings.TryFiles is { } tries)
+            {
+                outcome = StaticContent.TryFiles(ctx, snapshot, location, tries, settings.TryFilesFallback!);
+            }
+
             if (outcome.Kind == PhaseOutcomeKind.Continue)
             {
                 outcome = location is not null && settings.Source.FastCgi?.Pass is not null

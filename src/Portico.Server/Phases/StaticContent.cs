@@ -6,8 +6,8 @@ using Portico.Server.Static;
 namespace Portico.Server.Phases;
 
 /// <summary>
-/// The content phase for locations without a proxy/FastCGI handler, in nginx's module order:
-/// try_files, then index (internal redirect to the first existing index file), autoindex, and
+/// The try_files phase, and the content phase for locations without a FastCGI handler, in
+/// nginx's module order: index (internal redirect to the first existing index file), autoindex, and
 /// the static file handler.
 /// </summary>
 internal static class StaticContent
@@ -15,15 +15,6 @@ internal static class StaticContent
     public static async Task<PhaseOutcome> HandleAsync(RequestContext ctx, RuntimeConfig snapshot, RuntimeLocation? location)
     {
         var settings = ctx.Compiled!;
-        if (settings.TryFiles is { } tries)
-        {
-            var outcome = TryFiles(ctx, snapshot, location, tries, settings.TryFilesFallback!);
-            if (outcome.Kind != PhaseOutcomeKind.Continue)
-            {
-                return outcome;
-            }
-        }
-
         var method = ctx.Method;
         var isGetOrHead = HttpMethods.IsGet(method) || HttpMethods.IsHead(method);
         if (!isGetOrHead && !HttpMethods.IsPost(method))
@@ -148,7 +139,7 @@ internal static class StaticContent
     }
 
     // https://nginx.org/en/docs/http/ngx_http_core_module.html#try_files
-    private static PhaseOutcome TryFiles(RequestContext ctx, RuntimeConfig snapshot, RuntimeLocation? location, Variables.CompiledValue[] tries, Variables.CompiledValue fallback)
+    public static PhaseOutcome TryFiles(RequestContext ctx, RuntimeConfig snapshot, RuntimeLocation? location, Variables.CompiledValue[] tries, Variables.CompiledValue fallback)
     {
         foreach (var attempt in tries)
         {
