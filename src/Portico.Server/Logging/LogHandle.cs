@@ -34,6 +34,12 @@ internal sealed partial class LogHandle : IDisposable
 
     public static LogHandle StandardOutput { get; } = Std(1);
 
+    /// <summary>Wraps an existing descriptor (tests: a closed stderr).</summary>
+    internal static LogHandle FromDescriptor(int fd, bool owns) => new(fd, owns, null);
+
+    /// <summary>True for stdout/stderr handles, whose write failures are ignored silently.</summary>
+    public bool IsStandard => !_owns;
+
     public static LogHandle StandardError { get; } = Std(2);
 
     private static LogHandle Std(int fd) => s_nativeBroken
