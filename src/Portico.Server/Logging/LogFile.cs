@@ -245,18 +245,22 @@ internal sealed class LogFile
         return tcs.Task;
     }
 
-    /// <summary>Writes what is left and closes the handle; later appends are counted as dropped.</summary>
+    /// <summary>Stops taking lines (later appends count as dropped), writes every accepted line, closes the handle.</summary>
     public async Task CloseAsync()
     {
+        lock (_lock)
+        {
+            _closed = true;
+            Monitor.PulseAll(_lock);
+        }
+
         await FlushAsync().ConfigureAwait(false);
         LogHandle? handle;
         lock (_lock)
         {
-            _closed = true;
             _timer?.Dispose();
             handle = _handle;
             _handle = null;
-            Monitor.PulseAll(_lock);
         }
 
         if (handle is not null)

@@ -132,7 +132,7 @@ internal sealed class LogManager : IAsyncDisposable
         var errorTargets = new List<(IReadOnlyList<ErrorLogConfig>, ErrorLog.Target[])>();
         try
         {
-            var main = OpenErrorTargets(config.ErrorLogs, openedError);
+            var main = config.ErrorLogs.Count > 0 ? OpenErrorTargets(config.ErrorLogs, openedError) : DefaultErrorTargets(openedError);
             if (http is not null)
             {
                 foreach (var settings in AllSettings(http))
@@ -304,6 +304,36 @@ internal sealed class LogManager : IAsyncDisposable
         {
             return _files.TryGetValue(path, out var f) && f.BufferSize == buffer && f.Flush == flush ? f : null;
         }
+    }
+
+    /// <summary>
+    /// No main <c>error_log</c>: nginx's compiled-in default <c>logs/error.log error</c>. Where
+    /// that file cannot be opened (a prefix without logs/, the zero-config mode) we keep logging
+    /// to stderr and say so, instead of refusing to start as nginx does.
+    /// </summary>
+    private ErrorLog.Target[] DefaultErrorTargets(Dictionary<string, LogFile> opened)
+    {
+        var path = FullPath("logs/error.log");
+        LogFile? file;
+        lock (_lock)
+        {
+            _errorFiles.TryGetValue(path, out file);
+        }
+
+        if (file is null)
+        {
+            var handle = LogHandle.TryOpen(path, out var error);
+            if (handle is null)
+            {
+                ErrorLog.Write(LogLevel.Notice, error + ", logging to stderr");
+                return [new ErrorLog.Target(_stderr, LogLevel.Error)];
+            }
+
+            file = NewFile(path, handle, 0, TimeSpan.Zero);
+        }
+
+        opened[path] = file;
+        return [new ErrorLog.Target(file, LogLevel.Error)];
     }
 
     private ErrorLog.Target[] OpenErrorTargets(IReadOnlyList<ErrorLogConfig> configs, Dictionary<string, LogFile> opened)

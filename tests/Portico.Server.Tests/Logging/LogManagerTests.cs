@@ -399,6 +399,49 @@ public sealed partial class LogManagerTests : IDisposable
         await manager.DisposeAsync().AsTask().WaitAsync(s_timeout);
     }
 
+    [Fact]
+    public async Task Full_queue_makes_the_caller_wait_and_loses_nothing_by_default()
+    {
+        var path = Path.Combine(_dir, "slow-fifo");
+        Assert.Equal(0, MkFifo(path, 0x1B6));
+        var opening = Task.Run(() => new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1));
+        var settings = With(Access(path, "big"));
+        var formats = new Dictionary<string, LogFormatConfig> { ["big"] = new("big", LogEscape.Default, new ConfigValue(new string('y', 999), default)) };
+        var manager = new LogManager(_dir, options: new LogOptions { MaxPendingBytes = 8 * 1024 });
+        manager.Load(Config(_dir, settings, formats: formats));
+        using var reader = await opening.WaitAsync(s_timeout);
+
+        // The pipe holds 64 KiB and the queue 8 KiB: 200 lines of 1000 bytes cannot all fit.
+        var logging = Task.Run(() =>
+        {
+            for (var i = 0; i < 200; i++)
+            {
+                manager.Log(Request(settings));
+            }
+        });
+        await Task.Delay(500);
+        Assert.False(logging.IsCompleted);
+        var file = manager.Files.Single(f => f.Path == path);
+        Assert.True(file.BackpressureWaits > 0);
+
+        var drained = Task.Run(async () =>
+        {
+            var total = 0L;
+            var buf = new byte[65536];
+            int n;
+            while ((n = await reader.ReadAsync(buf)) > 0)
+            {
+                total += n;
+            }
+
+            return total;
+        });
+        await logging.WaitAsync(s_timeout);
+        await manager.DisposeAsync().AsTask().WaitAsync(s_timeout);
+        Assert.Equal(200 * 1000, await drained.WaitAsync(s_timeout));
+        Assert.Equal(0, file.Dropped);
+    }
+
     [System.Runtime.InteropServices.DllImport("libc.so.6", EntryPoint = "mkfifo", SetLastError = true)]
     private static extern int MkFifo([System.Runtime.InteropServices.MarshalAs(System.Runtime.InteropServices.UnmanagedType.LPUTF8Str)] string path, int mode);
 }
