@@ -176,6 +176,19 @@ public sealed partial class LogManagerTests : IDisposable
     }
 
     [Fact]
+    public async Task Unbuffered_line_reaches_the_file_promptly_without_flush()
+    {
+        var time = new ManualTimeProvider(DateTimeOffset.UtcNow); // frozen: only the writer can move the line
+        var path = Path.Combine(_dir, "prompt.log");
+        var settings = With(Access(path));
+        await using var manager = new LogManager(_dir, time);
+        manager.Load(Config(_dir, settings));
+        manager.Log(Request(settings, "/only"));
+        var text = await WaitForContent(path, t => t.Length > 0);
+        Assert.Contains("\"GET /only HTTP/1.1\"", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Buffered_log_waits_for_flush_time()
     {
         var time = new ManualTimeProvider(DateTimeOffset.UtcNow);
