@@ -89,6 +89,19 @@ internal sealed class CompiledLogFormat
                 }
             }
 
+            if (variable.Kind == VariableKind.Request)
+            {
+                // $request without building the concatenated string; escaping is per byte, so
+                // escaping the pieces equals escaping the whole.
+                var request = ctx.Http.Request;
+                LogEscaper.Write(request.Method, Escape, writer);
+                writer.Write(" "u8);
+                LogEscaper.Write(ctx.RequestUri, Escape, writer);
+                writer.Write(" "u8);
+                LogEscaper.Write(VariableRef.Protocol(request.Protocol), Escape, writer);
+                continue;
+            }
+
             var value = variable.Get(ctx, _clock);
             if (value is null)
             {

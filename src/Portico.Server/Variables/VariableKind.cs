@@ -21,9 +21,10 @@ internal enum VariableKind : byte
     Pid,
     RemotePort,
     ServerPort,
+    RemoteAddr,
+    ServerAddr,
 
     // Text values.
-    RemoteAddr,
     RemoteUser,
     Request,
     RequestMethod,
@@ -34,7 +35,6 @@ internal enum VariableKind : byte
     Host,
     Hostname,
     ServerName,
-    ServerAddr,
     Scheme,
     Https,
     ServerProtocol,

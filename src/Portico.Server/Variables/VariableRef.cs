@@ -85,7 +85,7 @@ internal readonly struct VariableRef
     public int Index { get; }
 
     /// <summary>True when the value is printable ASCII without <c>"</c> or <c>\</c>, so no log escaping applies.</summary>
-    public bool IsAsciiSafe => Kind <= VariableKind.ServerPort;
+    public bool IsAsciiSafe => Kind <= VariableKind.ServerAddr;
 
     public static VariableRef Capture(int n) => new(VariableKind.Capture, n.ToString(CultureInfo.InvariantCulture), null, n);
 
@@ -247,10 +247,25 @@ internal readonly struct VariableRef
                 }
 
                 return Utf8Formatter.TryFormat(http.Connection.LocalPort, dest, out written);
+            case VariableKind.RemoteAddr: return TryFormatAddress(http.Connection.RemoteIpAddress, dest, out written);
+            case VariableKind.ServerAddr: return TryFormatAddress(http.Connection.LocalIpAddress, dest, out written);
             default:
                 written = 0;
                 return false;
         }
+    }
+
+    private static bool TryFormatAddress(IPAddress? address, Span<byte> dest, out int written)
+    {
+        if (address is null || address.IsIPv4MappedToIPv6 || (address.AddressFamily == AddressFamily.InterNetworkV6 && address.ScopeId != 0))
+        {
+            // Rare shapes: take the string path (normalises them like AddressText).
+            var text = AddressText(address);
+            written = Encoding.ASCII.GetBytes(text, dest);
+            return true;
+        }
+
+        return address.TryFormat(dest, out written);
     }
 
     private static bool TryCopy(byte[] source, Span<byte> dest, out int written)
@@ -321,7 +336,7 @@ internal readonly struct VariableRef
         return address.ToString();
     }
 
-    private static string Protocol(string protocol) => protocol switch
+    internal static string Protocol(string protocol) => protocol switch
     {
         // nginx prints the version with a minor number for HTTP/2 and HTTP/3.
         "HTTP/2" => "HTTP/2.0",

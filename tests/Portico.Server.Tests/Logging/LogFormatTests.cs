@@ -65,6 +65,14 @@ public sealed class LogFormatTests
         Assert.Equal("[] []\n", Format("[$args] [$remote_user]", LogEscape.None).Format(ctx));
     }
 
+    [Theory]
+    [InlineData("::ffff:10.1.2.3", "10.1.2.3")]
+    [InlineData("2001:db8::1", "2001:db8::1")]
+    [InlineData("fe80::1%2", "fe80::1")]
+    [InlineData(null, "unix:")]
+    public void Addresses_print_as_nginx_in_lines(string? address, string expected)
+        => Assert.Equal(expected + "\n", Format("$remote_addr").Format(TestRequests.Get("/", h => h.Connection.RemoteIpAddress = address is null ? null : System.Net.IPAddress.Parse(address))));
+
     [Fact]
     public void None_writes_values_raw()
         => Assert.Equal("[a=%22\"] [q\"\\\u0001]\n", Format("[$args] [$http_x_a]", LogEscape.None).Format(TestRequests.Get("/x?a=%22\"", h => h.Request.Headers["X-A"] = "q\"\\\u0001")));

@@ -253,7 +253,7 @@ public sealed class VariableValueTests
         var ctx = TestRequests.Get("/x", h => h.Response.StatusCode = 304);
         ctx.BodyBytesSent = 1234567;
         var buf = new byte[64];
-        foreach (var name in new[] { "status", "body_bytes_sent", "bytes_sent", "request_length", "msec", "time_local", "time_iso8601", "connection", "connection_requests", "pid", "remote_port", "server_port" })
+        foreach (var name in new[] { "status", "body_bytes_sent", "bytes_sent", "request_length", "msec", "time_local", "time_iso8601", "connection", "connection_requests", "pid", "remote_port", "server_port", "remote_addr", "server_addr" })
         {
             Assert.True(VariableRef.TryResolve(name, scope, out var v));
             Assert.True(v.IsAsciiSafe, name);
