@@ -79,6 +79,18 @@ internal sealed class LogFile
 
     public long LostBytes => Interlocked.Read(ref _lostBytes);
 
+    /// <summary>True when nothing is queued and no handle is open (a retired file that can be forgotten).</summary>
+    public bool IsIdle
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _pendingLength == 0 && _handle is null && _flushWaiters.Count == 0;
+            }
+        }
+    }
+
     /// <summary>Appends one whole line (it must end with '\n'). Returns false when it was dropped.</summary>
     public bool Append(ReadOnlySpan<byte> line)
     {

@@ -67,6 +67,11 @@ internal sealed class LogManager : IAsyncDisposable
     private readonly ConditionalWeakTable<IReadOnlyList<ErrorLogConfig>, ErrorLog.Target[]> _errorTargets = new();
     private readonly Dictionary<string, (LogFile File, long LastUse)> _variableFiles = new(StringComparer.Ordinal);
     private readonly List<LogFile> _extraFiles = [];
+
+    // Files a reload or the variable-path cache let go of. Requests still running on an old
+    // configuration may append to them (the file then reopens its path); they stay listed so
+    // flush, reopen and shutdown still reach those lines.
+    private readonly List<LogFile> _retired = [];
     private Dictionary<string, LogFile> _files = new(StringComparer.Ordinal);
     private Dictionary<string, LogFile> _errorFiles = new(StringComparer.Ordinal);
     private IReadOnlyDictionary<string, CompiledLogFormat> _formats;
@@ -149,6 +154,8 @@ internal sealed class LogManager : IAsyncDisposable
             lock (_lock)
             {
                 retired = [.. _files.Values.Where(f => !opened.ContainsValue(f)), .. _errorFiles.Values.Where(f => !openedError.ContainsValue(f))];
+                _retired.RemoveAll(f => f.IsIdle);
+                _retired.AddRange(retired);
                 _files = opened;
                 _errorFiles = openedError;
                 _formats = formats;
@@ -459,7 +466,8 @@ internal sealed class LogManager : IAsyncDisposable
 
         path = FullPath(path);
         LogFile? evicted = null;
-        LogFile file;
+        LogFile? file = null;
+        string? openError;
         lock (_lock)
         {
             var use = ++_useCounter;
@@ -469,24 +477,33 @@ internal sealed class LogManager : IAsyncDisposable
                 return cached.File;
             }
 
-            var handle = LogHandle.TryOpen(path, out var error);
-            if (handle is null)
+            var handle = LogHandle.TryOpen(path, out openError);
+            if (handle is not null)
             {
-                Interlocked.Increment(ref _variablePathFailures);
-                file = null!;
-                ErrorLog.Write(LogLevel.Error, ctx, error!);
-                return null;
-            }
+                file = NewFile(path, handle, 0, TimeSpan.Zero);
+                if (_variableFiles.Count >= _options.VariablePathCacheSize)
+                {
+                    var oldest = _variableFiles.MinBy(kv => kv.Value.LastUse);
+                    _variableFiles.Remove(oldest.Key);
+                    evicted = oldest.Value.File;
+                    if (_retired.Count > 4 * _options.VariablePathCacheSize)
+                    {
+                        _retired.RemoveAll(f => f.IsIdle);
+                    }
 
-            file = NewFile(path, handle, 0, TimeSpan.Zero);
-            if (_variableFiles.Count >= _options.VariablePathCacheSize)
-            {
-                var oldest = _variableFiles.MinBy(kv => kv.Value.LastUse);
-                _variableFiles.Remove(oldest.Key);
-                evicted = oldest.Value.File;
-            }
+                    _retired.Add(evicted);
+                }
 
-            _variableFiles[path] = (file, use);
+                _variableFiles[path] = (file, use);
+            }
+        }
+
+        if (file is null)
+        {
+            // Outside the lock: the error log may have to wait for its own queue.
+            Interlocked.Increment(ref _variablePathFailures);
+            ErrorLog.Write(LogLevel.Error, ctx, openError!);
+            return null;
         }
 
         if (evicted is not null)
@@ -514,12 +531,13 @@ internal sealed class LogManager : IAsyncDisposable
         lock (_lock)
         {
             files = [.. _files.Values, .. _extraFiles, .. _errorFiles.Values];
-            variable = [.. _variableFiles.Values.Select(v => v.File)];
+            variable = [.. _variableFiles.Values.Select(v => v.File), .. _retired];
+            _retired.AddRange(_variableFiles.Values.Select(v => v.File));
             _variableFiles.Clear();
         }
 
         var tasks = new List<Task>(files.Count + variable.Count);
-        tasks.AddRange(files.Select(f => f.ReopenAsync()));
+        tasks.AddRange(files.Distinct().Select(f => f.ReopenAsync()));
         tasks.AddRange(variable.Select(f => f.RetireAsync()));
         return Task.WhenAll(tasks);
     }
@@ -530,7 +548,7 @@ internal sealed class LogManager : IAsyncDisposable
         List<LogFile> files;
         lock (_lock)
         {
-            files = [.. _files.Values, .. _extraFiles, .. _errorFiles.Values, .. _variableFiles.Values.Select(v => v.File), _stderr];
+            files = [.. _files.Values, .. _extraFiles, .. _errorFiles.Values, .. _variableFiles.Values.Select(v => v.File), .. _retired, _stderr];
         }
 
         return Task.WhenAll(files.Select(f => f.FlushAsync()));
@@ -548,7 +566,7 @@ internal sealed class LogManager : IAsyncDisposable
             }
 
             _disposed = true;
-            files = [.. _files.Values, .. _extraFiles, .. _errorFiles.Values, .. _variableFiles.Values.Select(v => v.File)];
+            files = [.. _files.Values, .. _extraFiles, .. _errorFiles.Values, .. _variableFiles.Values.Select(v => v.File), .. _retired];
         }
 
         await Task.WhenAll(files.Distinct().Select(f => f.CloseAsync())).ConfigureAwait(false);

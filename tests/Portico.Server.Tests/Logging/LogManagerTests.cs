@@ -142,6 +142,26 @@ public sealed partial class LogManagerTests : IDisposable
     }
 
     [Fact]
+    public async Task Request_finishing_on_an_old_config_after_reload_still_logs_to_the_old_file()
+    {
+        var oldPath = Path.Combine(_dir, "old.log");
+        var newPath = Path.Combine(_dir, "new.log");
+        var oldSettings = With(Access(oldPath, buffer: 4096, flush: TimeSpan.FromHours(1)));
+        var newSettings = With(Access(newPath));
+        var manager = new LogManager(_dir);
+        manager.Load(Config(_dir, oldSettings));
+        manager.Log(Request(oldSettings, "/before-reload"));
+        manager.Load(Config(_dir, newSettings));
+        manager.Log(Request(oldSettings, "/in-flight"));
+        manager.Log(Request(newSettings, "/after-reload"));
+        await manager.DisposeAsync().AsTask().WaitAsync(s_timeout);
+        var old = await File.ReadAllTextAsync(oldPath);
+        Assert.Contains("/before-reload", old, StringComparison.Ordinal);
+        Assert.Contains("/in-flight", old, StringComparison.Ordinal);
+        Assert.Contains("/after-reload", await File.ReadAllTextAsync(newPath), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Unopenable_file_at_load_is_a_config_error_with_location()
     {
         await using var manager = new LogManager(_dir);
