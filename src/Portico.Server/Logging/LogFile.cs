@@ -174,8 +174,19 @@ internal sealed class LogFile
             size = size > int.MaxValue / 2 ? needed : size * 2;
         }
 
-        var bigger = new byte[size];
+        // Reuse the writer's returned buffer when it is big enough (bursts would otherwise allocate per growth).
+        var bigger = _spare is { } spare && spare.Length >= needed ? spare : new byte[size];
+        if (ReferenceEquals(bigger, _spare))
+        {
+            _spare = null;
+        }
+
         _pending.AsSpan(0, _pendingLength).CopyTo(bigger);
+        if (_spare is null && _pending.Length <= 1 << 20)
+        {
+            _spare = _pending;
+        }
+
         _pending = bigger;
     }
 

@@ -43,6 +43,29 @@ public sealed class LogFormatTests
     }
 
     [Fact]
+    public void Combined_line_is_formatted_without_allocating()
+    {
+        var combined = CompiledLogFormat.Combined(VariableScope.Default);
+        var ctx = TestRequests.Get("/x?a=1", h => h.Request.Headers.Referer = "http://ref/\"q\"");
+        var buffer = new ArrayBufferWriter<byte>(4096);
+        for (var i = 0; i < 10; i++)
+        {
+            buffer.ResetWrittenCount();
+            combined.Write(ctx, buffer);
+        }
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 1000; i++)
+        {
+            buffer.ResetWrittenCount();
+            combined.Write(ctx, buffer);
+        }
+
+        // Only the per-second time cache may allocate (when the second changes during the loop).
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 1024);
+    }
+
+    [Fact]
     public void Combined_text_is_nginx_predefined_format()
         => Assert.Equal("$remote_addr - $remote_user [$time_local] \"$request\" $status $body_bytes_sent \"$http_referer\" \"$http_user_agent\"", CompiledLogFormat.CombinedText);
 
