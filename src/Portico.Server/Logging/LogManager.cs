@@ -570,7 +570,10 @@ internal sealed class LogManager : IAsyncDisposable
         }
 
         await Task.WhenAll(files.Distinct().Select(f => f.CloseAsync())).ConfigureAwait(false);
-        await _stderr.FlushAsync().ConfigureAwait(false);
+
+        // After the writer stops nothing could drain stderr's queue; closing it makes later
+        // error-log calls count as dropped instead of waiting forever on a full queue.
+        await _stderr.CloseAsync().ConfigureAwait(false);
         await Task.Run(_writer.Dispose).ConfigureAwait(false);
     }
 }

@@ -382,6 +382,22 @@ public sealed partial class LogManagerTests : IDisposable
     }
 
     [Fact]
+    public async Task Before_any_config_the_error_log_writes_notice_and_above_to_stderr()
+    {
+        var fakeStderr = Path.Combine(_dir, "stderr.txt");
+        var handle = LogHandle.TryOpen(fakeStderr, out _)!;
+        var manager = new LogManager(_dir, options: new LogOptions { StandardError = handle });
+        manager.ErrorLog.Write(LogLevel.Info, "too quiet");
+        manager.ErrorLog.Write(LogLevel.Notice, "signal process started");
+        await manager.DisposeAsync().AsTask().WaitAsync(s_timeout);
+        manager.ErrorLog.Write(LogLevel.Emerg, "after dispose: dropped, never blocks");
+        handle.Dispose();
+        var lines = await File.ReadAllLinesAsync(fakeStderr);
+        Assert.Single(lines);
+        Assert.Matches(@"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[notice\] \d+#\d+: signal process started$", lines[0]);
+    }
+
+    [Fact]
     public async Task Closed_stderr_is_ignored()
     {
         // fd 1000 is not open in the test process: every write fails with EBADF.
