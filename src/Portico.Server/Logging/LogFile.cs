@@ -148,7 +148,7 @@ internal sealed class LogFile
             {
                 // flush=TIME counts from the oldest buffered line.
                 _timerArmed = true;
-                _timer ??= _writer.Time.CreateTimer(static s => ((LogFile)s!).OnTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+                _timer ??= CreateTimer();
                 _timer.Change(Flush, Timeout.InfiniteTimeSpan);
             }
         }
@@ -159,6 +159,20 @@ internal sealed class LogFile
         }
 
         return true;
+    }
+
+    private ITimer CreateTimer()
+    {
+        // The first request to fill the buffer must not keep its ExecutionContext (AsyncLocals) alive in the timer.
+        if (ExecutionContext.IsFlowSuppressed())
+        {
+            return _writer.Time.CreateTimer(static s => ((LogFile)s!).OnTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        }
+
+        using (ExecutionContext.SuppressFlow())
+        {
+            return _writer.Time.CreateTimer(static s => ((LogFile)s!).OnTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        }
     }
 
     private void EnsureCapacity(int needed)
