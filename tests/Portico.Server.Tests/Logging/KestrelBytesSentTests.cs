@@ -17,6 +17,33 @@ namespace Portico.Server.Tests.Logging;
 /// <summary>$bytes_sent is estimated from the response headers; check the estimate against what Kestrel really sends.</summary>
 public sealed class KestrelBytesSentTests
 {
+    [Fact]
+    public async Task Request_length_estimate_equals_bytes_received()
+    {
+        var estimate = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, 0));
+        await using var app = builder.Build();
+        app.Run(async http =>
+        {
+            await http.Request.Body.CopyToAsync(Stream.Null);
+            var ctx = new RequestContext(http, TestRequests.Server(), 1, 1) { RequestUri = "/p?q=1", Uri = "/p", Args = "q=1" };
+            estimate.TrySetResult(VariableRef.RequestLength(ctx));
+        });
+        await app.StartAsync();
+        var port = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()).Port;
+
+        var request = "POST /p?q=1 HTTP/1.1\r\nHost: example.com\r\nUser-Agent: t\r\nCookie: a=1\r\nCookie: b=2\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello";
+        using var client = new TcpClient();
+        await client.ConnectAsync(IPAddress.Loopback, port);
+        var stream = client.GetStream();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(request));
+        await stream.CopyToAsync(Stream.Null).WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.Equal(request.Length, await estimate.Task.WaitAsync(TimeSpan.FromSeconds(20)));
+        await app.StopAsync();
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
