@@ -9,17 +9,77 @@ namespace Portico.Server.Variables;
 /// </summary>
 internal sealed class CompiledValue
 {
-    // SKELETON: replaced by the Variables implementation.
-    private readonly string _text;
+    private readonly ValuePart[] _parts;
+    private readonly VariableClock _clock;
+    private readonly string _constant;
 
-    private CompiledValue(string text) => _text = text;
+    private CompiledValue(ValuePart[] parts, VariableClock clock, string constant)
+    {
+        _parts = parts;
+        _clock = clock;
+        _constant = constant;
+    }
 
     /// <summary>True when the value has no variables: <see cref="Constant"/> is its text.</summary>
-    public bool IsConstant => true;
+    public bool IsConstant => _parts.Length == 0;
 
-    public string Constant => _text;
+    /// <summary>The text when <see cref="IsConstant"/>; otherwise the source text.</summary>
+    public string Constant => _constant;
 
-    public static CompiledValue Compile(ConfigValue value, VariableScope scope) => new(value.Text);
+    /// <summary>The parts (for callers that need to know which variables are used).</summary>
+    public ReadOnlySpan<ValuePart> Parts => _parts;
 
-    public string Evaluate(RequestContext context) => _text;
+    /// <summary>
+    /// Compiles <paramref name="value"/>. Throws <see cref="Portico.Config.ConfigException"/> with
+    /// nginx's text ("unknown "foo" variable", "invalid variable name") at the value's location.
+    /// </summary>
+    public static CompiledValue Compile(ConfigValue value, VariableScope scope)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        ArgumentNullException.ThrowIfNull(scope);
+        if (!value.HasVariables)
+        {
+            return new CompiledValue([], scope.Clock, value.Text);
+        }
+
+        var parts = VariableParser.Parse(value.Text, value.Where, scope, VariableParser.Mode.Script);
+        return new CompiledValue([.. parts], scope.Clock, value.Text);
+    }
+
+    /// <summary>The value for this request; a variable that is not found contributes "".</summary>
+    public string Evaluate(RequestContext context)
+    {
+        var parts = _parts;
+        if (parts.Length == 0)
+        {
+            return _constant;
+        }
+
+        if (parts.Length == 1)
+        {
+            return parts[0].Literal ?? parts[0].Variable.Get(context, _clock) ?? "";
+        }
+
+        if (parts.Length == 2)
+        {
+            return string.Concat(Part(parts[0], context), Part(parts[1], context));
+        }
+
+        if (parts.Length == 3)
+        {
+            return string.Concat(Part(parts[0], context), Part(parts[1], context), Part(parts[2], context));
+        }
+
+        var values = new string?[parts.Length];
+        for (var i = 0; i < parts.Length; i++)
+        {
+            values[i] = Part(parts[i], context);
+        }
+
+        return string.Concat(values);
+    }
+
+    private string? Part(in ValuePart part, RequestContext context) => part.Literal ?? part.Variable.Get(context, _clock);
+
+    public override string ToString() => _constant;
 }
