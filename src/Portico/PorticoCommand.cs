@@ -110,7 +110,31 @@ internal static class PorticoCommand
             throw new ConfigException("\"--root\" and \"--listen\" apply only when no configuration file is used", null);
         }
 
-        return (ConfigLoader.Load(configPath, prefix, command.GlobalDirectives), false, configPath);
+        return (WithErrorLog(ConfigLoader.Load(configPath, prefix, command.GlobalDirectives), command, prefix), false, configPath);
+    }
+
+    /// <summary>
+    /// <c>-e FILE</c> replaces the default error log (nginx: "use an alternative error log file
+    /// instead of the default"); an <c>error_log</c> in the main context still wins.
+    /// </summary>
+    private static LoadedConfig WithErrorLog(LoadedConfig loaded, CommandLine command, string prefix)
+    {
+        if (command.ErrorLog is null || loaded.Config.ErrorLogs.Any(e => e.Where.Line > 0 || e.Where == SourceLocation.CommandLine))
+        {
+            return loaded;
+        }
+
+        var file = command.ErrorLog is "stderr" ? "stderr" : Path.GetFullPath(command.ErrorLog, prefix);
+        var config = loaded.Config;
+        var replaced = new Portico.Config.Model.PorticoConfig
+        {
+            FilePath = config.FilePath,
+            Prefix = config.Prefix,
+            PidFile = config.PidFile,
+            Http = config.Http,
+            ErrorLogs = [new Portico.Config.Model.ErrorLogConfig(file, LogLevel.Error, SourceLocation.CommandLine)],
+        };
+        return loaded with { Config = replaced };
     }
 
     private static int TestConfig(CommandLine command, LoadedConfig loaded, string configPath)
@@ -118,8 +142,15 @@ internal static class PorticoCommand
         try
         {
             // Compile everything a start would (variables, regexes, log files), without binding.
-            var snapshot = RuntimeConfig.Build(loaded.Config, TimeProvider.System);
-            snapshot.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            var logs = new Portico.Server.Logging.LogManager(loaded.Config.Prefix);
+            try
+            {
+                RuntimeConfig.Build(loaded.Config, TimeProvider.System, logs);
+            }
+            finally
+            {
+                logs.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            }
         }
         catch (ConfigException ex)
         {
@@ -215,7 +246,7 @@ internal static class PorticoCommand
         + "  -q            : suppress non-error messages during configuration testing\n"
         + "  -s signal     : send signal to a master process: stop, quit, reopen, reload\n"
         + $"  -p prefix     : set prefix path (default: {DefaultPrefix})\n"
-        + "  -e filename   : set error log file (default: stderr)\n"
+        + "  -e filename   : set error log file (default: logs/error.log)\n"
         + $"  -c filename   : set configuration file (default: {DefaultPrefix}{DefaultConfigFile})\n"
         + "  -g directives : set global directives out of configuration file\n"
         + "  --root dir    : without a configuration file, serve this directory (default: .)\n"

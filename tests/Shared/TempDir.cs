@@ -11,6 +11,9 @@ public sealed class TempDir : IDisposable
         {
             File.SetUnixFileMode(Path, (UnixFileMode)Convert.ToInt32("755", 8));
         }
+
+        // Used as the prefix by most tests: nginx (and Portico) open PREFIX/logs/error.log by default.
+        Directory.CreateDirectory(System.IO.Path.Combine(Path, "logs"));
     }
 
     public string Path { get; }

@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Portico.Config;
 using Portico.Config.Model;
+using Portico.Server.Logging;
 using Portico.Server.Phases;
 using Portico.Server.Routing;
 
@@ -22,14 +23,19 @@ public sealed class PorticoHost : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly ConfigSnapshotHolder _snapshots;
     private readonly string? _pidFile;
+    private readonly LogManager _logs;
     private int _stopped;
 
-    private PorticoHost(WebApplication app, ConfigSnapshotHolder snapshots, string? pidFile)
+    private PorticoHost(WebApplication app, ConfigSnapshotHolder snapshots, string? pidFile, LogManager logs)
     {
         _app = app;
         _snapshots = snapshots;
         _pidFile = pidFile;
+        _logs = logs;
     }
+
+    /// <summary>Writes a line to the current error log (nginx's format).</summary>
+    public void LogError(LogLevel level, string message) => _logs.ErrorLog.Write(level, message);
 
     /// <summary>The endpoints actually bound (with real ports when the config asked for port 0).</summary>
     public IReadOnlyList<string> Addresses { get; private set; } = [];
@@ -41,7 +47,19 @@ public sealed class PorticoHost : IAsyncDisposable
     /// </summary>
     public static async Task<PorticoHost> StartAsync(PorticoConfig config, TimeProvider? time = null, CancellationToken cancellationToken = default)
     {
-        var snapshot = RuntimeConfig.Build(config, time ?? TimeProvider.System);
+        time ??= TimeProvider.System;
+        var logs = new LogManager(config.Prefix, time);
+        RuntimeConfig snapshot;
+        try
+        {
+            snapshot = RuntimeConfig.Build(config, time, logs);
+        }
+        catch
+        {
+            await logs.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
         var holder = new ConfigSnapshotHolder(snapshot);
         var pipeline = new RequestPipeline(holder);
         var http = config.Http!.Settings;
@@ -92,11 +110,11 @@ public sealed class PorticoHost : IAsyncDisposable
         catch (IOException ex)
         {
             await app.DisposeAsync().ConfigureAwait(false);
-            await snapshot.DisposeAsync().ConfigureAwait(false);
+            await logs.DisposeAsync().ConfigureAwait(false);
             throw new ConfigException(DescribeBindFailure(ex, snapshot.Servers.Bindings), null, ex);
         }
 
-        var host = new PorticoHost(app, holder, config.PidFile);
+        var host = new PorticoHost(app, holder, config.PidFile, logs);
         host.Addresses = app.Urls.ToList();
         if (config.PidFile is not null)
         {
@@ -111,22 +129,11 @@ public sealed class PorticoHost : IAsyncDisposable
     /// finish on the old one. Any error leaves the running config untouched (nginx keeps the old
     /// workers). Listening sockets cannot change yet: a config whose sockets differ is refused.
     /// </summary>
-    public async Task ReloadAsync(PorticoConfig config, TimeProvider? time = null)
+    public Task ReloadAsync(PorticoConfig config, TimeProvider? time = null)
     {
-        var next = RuntimeConfig.Build(config, time ?? TimeProvider.System);
-        var current = _snapshots.Current;
-        var before = string.Join(",", current.Servers.Bindings.Select(b => b.Text).Order(StringComparer.Ordinal));
-        var after = string.Join(",", next.Servers.Bindings.Select(b => b.Text).Order(StringComparer.Ordinal));
-        if (before != after)
-        {
-            await next.DisposeAsync().ConfigureAwait(false);
-            throw new ConfigException($"reload cannot change listening sockets yet (running: {before}; new: {after}), restart instead", null);
-        }
-
-        var old = _snapshots.Swap(next);
-
-        // Requests still running on the old snapshot may log a little longer; give them time.
-        _ = Task.Delay(TimeSpan.FromSeconds(30)).ContinueWith(_ => old.DisposeAsync().AsTask(), TaskScheduler.Default);
+        var next = RuntimeConfig.Build(config, time ?? TimeProvider.System, _logs, _snapshots.Current.Servers.Bindings);
+        _snapshots.Swap(next);
+        return Task.CompletedTask;
     }
 
     /// <summary>Re-opens every log file (<c>-s reopen</c>, SIGUSR1).</summary>
@@ -152,7 +159,7 @@ public sealed class PorticoHost : IAsyncDisposable
         {
         }
 
-        await _snapshots.Current.DisposeAsync().ConfigureAwait(false);
+        await _logs.DisposeAsync().ConfigureAwait(false);
         if (_pidFile is not null)
         {
             PidFile.Delete(_pidFile);

@@ -1,5 +1,6 @@
 using Portico.Config;
 using Portico.Config.Model;
+using Portico.Server.Logging;
 using Portico.Server.Phases;
 using Portico.Server.Routing;
 using Portico.Server.Static;
@@ -14,7 +15,7 @@ namespace Portico.Server.Hosting;
 /// </summary>
 internal sealed class RuntimeConfig : IAsyncDisposable
 {
-    private RuntimeConfig(PorticoConfig config, VirtualServerTable servers, RuntimeServer fallback, OpenFileCache files, ServerLogs logs)
+    private RuntimeConfig(PorticoConfig config, VirtualServerTable servers, RuntimeServer fallback, OpenFileCache files, LogManager logs)
     {
         Config = config;
         Servers = servers;
@@ -36,10 +37,15 @@ internal sealed class RuntimeConfig : IAsyncDisposable
 
     public required AutoindexResponder Autoindex { get; init; }
 
-    public ServerLogs Logs { get; }
+    /// <summary>The process's logs (shared across snapshots; a snapshot's Build loads its log config).</summary>
+    public LogManager Logs { get; }
 
-    /// <summary>Compiles a validated config. Throws <see cref="ConfigException"/> with file:line.</summary>
-    public static RuntimeConfig Build(PorticoConfig config, TimeProvider time)
+    /// <summary>
+    /// Compiles a validated config. Throws <see cref="ConfigException"/> with file:line. The
+    /// logs are loaded last, so a failure anywhere leaves the running logs untouched.
+    /// <paramref name="requiredBindings"/> (for a reload) refuses a config whose sockets differ.
+    /// </summary>
+    public static RuntimeConfig Build(PorticoConfig config, TimeProvider time, LogManager logs, IReadOnlyList<ListenBinding>? requiredBindings = null)
     {
         var http = config.Http ?? throw new ConfigException("no \"http\" section in configuration", null);
         if (http.Servers.Count == 0)
@@ -58,13 +64,24 @@ internal sealed class RuntimeConfig : IAsyncDisposable
             }
         }
 
-        var scope = VariableScopeBuilder.FromConfig(http);
+        var scope = VariableScopeBuilder.FromConfig(http).WithTimeProvider(time);
         var compiler = new SettingsCompiler(scope);
         var servers = http.Servers.Select(s => new RuntimeServer(s, compiler)).ToList();
         var table = VirtualServerTable.Build(servers);
-        var logs = ServerLogs.Create(config, compiler, time);
+        if (requiredBindings is not null)
+        {
+            var before = string.Join(",", requiredBindings.Select(b => b.Text).Order(StringComparer.Ordinal));
+            var after = string.Join(",", table.Bindings.Select(b => b.Text).Order(StringComparer.Ordinal));
+            if (before != after)
+            {
+                throw new ConfigException($"reload cannot change listening sockets yet (running: {before}; new: {after}), restart instead", null);
+            }
+        }
+
+        logs.Load(config, scope);
         return new RuntimeConfig(config, table, servers[0], new OpenFileCache(time), logs) { Autoindex = new AutoindexResponder(time) };
     }
 
-    public ValueTask DisposeAsync() => Logs.DisposeAsync();
+    /// <summary>The logs outlive snapshots; the host disposes them once at exit.</summary>
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 }

@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using Portico.Config.Model;
 using Portico.Server.Routing;
 using Portico.Server.Variables;
@@ -45,10 +44,9 @@ internal static class VariableScopeBuilder
 
     private static void AddGroups(string pattern, bool ignoreCase, HashSet<string> names)
     {
-        Regex regex = PcreRegex.Create(pattern, ignoreCase);
-        foreach (var group in regex.GetGroupNames())
+        foreach (var group in PcreRegex.Create(pattern, ignoreCase).GroupNames)
         {
-            if (!int.TryParse(group, out _))
+            if (group is not null)
             {
                 names.Add(group);
             }

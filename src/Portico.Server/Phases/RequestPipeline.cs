@@ -28,7 +28,7 @@ internal sealed class RequestPipeline
         var requests = connection?.NextRequest() ?? 1;
 
         var hostValid = HostNormalizer.TryNormalize(http.Request.Headers.Host.ToString(), out var host);
-        var server = snapshot.Servers.FindServer(http.Connection.LocalIpAddress, http.Connection.LocalPort, host, out var serverMatch)
+        var server = snapshot.Servers.FindServer(http.Connection.LocalIpAddress, http.Connection.LocalPort, host, out var serverMatch, out var serverGroupNames)
             ?? snapshot.FallbackServer;
 
         var ctx = new RequestContext(http, server.Config, serial, requests)
@@ -41,7 +41,7 @@ internal sealed class RequestPipeline
         };
         if (serverMatch is not null)
         {
-            SetCaptures(ctx, serverMatch);
+            SetCaptures(ctx, serverMatch, serverGroupNames!);
         }
 
         http.Response.OnStarting(ResponseHeaders.OnStartingCallback, ctx);
@@ -62,7 +62,7 @@ internal sealed class RequestPipeline
         }
         finally
         {
-            snapshot.Logs.LogRequest(ctx);
+            snapshot.Logs.Log(ctx);
         }
     }
 
@@ -132,7 +132,7 @@ internal sealed class RequestPipeline
                 case PhaseOutcomeKind.Named:
                     if (++ctx.InternalRedirects > MaxInternalRedirects)
                     {
-                        snapshot.Logs.Error(Portico.Config.LogLevel.Error, ctx, $"rewrite or internal redirection cycle while internally redirecting to \"{outcome.Uri}\"");
+                        snapshot.Logs.ErrorLog.Write(Portico.Config.LogLevel.Error, ctx, $"rewrite or internal redirection cycle while internally redirecting to \"{outcome.Uri}\"");
                         await SpecialResponse.WriteAsync(ctx, 500).ConfigureAwait(false);
                         return;
                     }
@@ -142,7 +142,7 @@ internal sealed class RequestPipeline
                     {
                         if (!server.Named.TryGetValue(outcome.Uri!, out named))
                         {
-                            snapshot.Logs.Error(Portico.Config.LogLevel.Error, ctx, $"could not find named location \"{outcome.Uri}\"");
+                            snapshot.Logs.ErrorLog.Write(Portico.Config.LogLevel.Error, ctx, $"could not find named location \"{outcome.Uri}\"");
                             outcome = PhaseOutcome.WithStatus(500);
                             continue;
                         }
@@ -184,7 +184,7 @@ internal sealed class RequestPipeline
                 location = found.Location;
                 if (found.Match is not null)
                 {
-                    SetCaptures(ctx, found.Match);
+                    SetCaptures(ctx, found.Match, found.GroupNames!);
                 }
             }
 
@@ -203,7 +203,7 @@ internal sealed class RequestPipeline
             var limit = settings.Source.ClientMaxBodySize;
             if (limit > 0 && ctx.Http.Request.ContentLength > limit && !ctx.IsInternal)
             {
-                snapshot.Logs.Error(Portico.Config.LogLevel.Error, ctx, $"client intended to send too large body: {ctx.Http.Request.ContentLength} bytes");
+                snapshot.Logs.ErrorLog.Write(Portico.Config.LogLevel.Error, ctx, $"client intended to send too large body: {ctx.Http.Request.ContentLength} bytes");
                 outcome = PhaseOutcome.WithStatus(413);
                 continue;
             }
@@ -224,30 +224,22 @@ internal sealed class RequestPipeline
         }
     }
 
-    internal static void SetCaptures(RequestContext ctx, Match match)
+    /// <summary>Stores a regex match as $1..$9 (PCRE numbering) and its named captures.</summary>
+    internal static void SetCaptures(RequestContext ctx, Match match, string?[] groupNames)
     {
         var groups = match.Groups;
-        var captures = new string?[groups.Count];
-        Dictionary<string, string>? named = null;
-        for (var i = 0; i < groups.Count; i++)
+        var captures = new string?[groupNames.Length];
+        for (var i = 0; i < groupNames.Length; i++)
         {
             var group = groups[i];
             captures[i] = group.Success ? group.Value : null;
-            if (!int.TryParse(group.Name, out _))
+            if (groupNames[i] is { } name)
             {
-                named ??= new Dictionary<string, string>(StringComparer.Ordinal);
-                named[group.Name] = group.Success ? group.Value : "";
+                ctx.NamedCaptures ??= new Dictionary<string, string>(StringComparer.Ordinal);
+                ctx.NamedCaptures[name] = group.Success ? group.Value : "";
             }
         }
 
         ctx.Captures = captures;
-        if (named is not null)
-        {
-            ctx.NamedCaptures ??= new Dictionary<string, string>(StringComparer.Ordinal);
-            foreach (var (name, value) in named)
-            {
-                ctx.NamedCaptures[name] = value;
-            }
-        }
     }
 }

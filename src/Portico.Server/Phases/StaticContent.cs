@@ -49,7 +49,7 @@ internal static class StaticContent
             default:
                 if (file.ErrorStatus != 404 || ctx.Settings.LogNotFound)
                 {
-                    snapshot.Logs.Error(Portico.Config.LogLevel.Error, ctx, $"open() \"{path}\" failed ({file.ErrorText})");
+                    snapshot.Logs.ErrorLog.Write(Portico.Config.LogLevel.Error, ctx, $"open() \"{path}\" failed ({file.ErrorText})");
                 }
 
                 return PhaseOutcome.WithStatus(file.ErrorStatus);
@@ -112,7 +112,7 @@ internal static class StaticContent
         var dir = snapshot.Files.Lookup(directory);
         if (dir.Kind is FileKind.Forbidden or FileKind.Error)
         {
-            snapshot.Logs.Error(Portico.Config.LogLevel.Error, ctx, $"\"{directory}\" failed ({dir.ErrorText})");
+            snapshot.Logs.ErrorLog.Write(Portico.Config.LogLevel.Error, ctx, $"\"{directory}\" failed ({dir.ErrorText})");
             return PhaseOutcome.WithStatus(dir.ErrorStatus);
         }
 
@@ -120,7 +120,7 @@ internal static class StaticContent
         {
             if (ctx.Settings.LogNotFound)
             {
-                snapshot.Logs.Error(Portico.Config.LogLevel.Error, ctx, $"\"{directory}\" is not found (2: No such file or directory)");
+                snapshot.Logs.ErrorLog.Write(Portico.Config.LogLevel.Error, ctx, $"\"{directory}\" is not found (2: No such file or directory)");
             }
 
             return PhaseOutcome.WithStatus(404);
@@ -134,7 +134,7 @@ internal static class StaticContent
             return sent.ResponseSent ? PhaseOutcome.Done : PhaseOutcome.WithStatus(sent.StatusCode);
         }
 
-        snapshot.Logs.Error(Portico.Config.LogLevel.Error, ctx, $"directory index of \"{directory}\" is forbidden");
+        snapshot.Logs.ErrorLog.Write(Portico.Config.LogLevel.Error, ctx, $"directory index of \"{directory}\" is forbidden");
         return PhaseOutcome.WithStatus(isGetOrHead || HttpMethods.IsPost(ctx.Method) ? 403 : 405);
     }
 

@@ -109,14 +109,14 @@ internal sealed class LocationTree
                 if (match.Success)
                 {
                     final = true;
-                    var result = new LocationMatchResult(node.Location, match);
+                    var result = new LocationMatchResult(node.Location, match, node.Regex.GroupNames);
                     if (node.Nested != Empty)
                     {
                         // nginx searches a regex location's nested locations too.
                         var nested = node.Nested.FindCore(uri, out _);
                         if (nested.Location is not null)
                         {
-                            return nested.Match is null ? nested with { Match = match } : nested;
+                            return nested.Match is null ? nested with { Match = match, GroupNames = node.Regex.GroupNames } : nested;
                         }
                     }
 
@@ -133,8 +133,8 @@ internal sealed class LocationTree
 
     private sealed record Node(RuntimeLocation Location, LocationTree Nested);
 
-    private sealed record RegexNode(RuntimeLocation Location, LocationTree Nested, Regex Regex);
+    private sealed record RegexNode(RuntimeLocation Location, LocationTree Nested, PcreRegex Regex);
 }
 
 /// <summary>The location found and the regex match that chose it (for captures), if any.</summary>
-internal readonly record struct LocationMatchResult(RuntimeLocation? Location, Match? Match);
+internal readonly record struct LocationMatchResult(RuntimeLocation? Location, Match? Match, string?[]? GroupNames = null);

@@ -14,7 +14,7 @@ internal sealed class ServerNameTable
     private readonly Dictionary<string, RuntimeServer> _exact = new(StringComparer.Ordinal);
     private readonly List<(string Suffix, RuntimeServer Server)> _leadingWildcards = [];
     private readonly List<(string Prefix, RuntimeServer Server)> _trailingWildcards = [];
-    private readonly List<(Regex Regex, RuntimeServer Server)> _regexes = [];
+    private readonly List<(PcreRegex Regex, RuntimeServer Server)> _regexes = [];
 
     public ServerNameTable(string endpoint, RuntimeServer defaultServer)
     {
@@ -52,7 +52,8 @@ internal sealed class ServerNameTable
                     AddUnique(_trailingWildcards, name.Text[..^1], server, name);
                     break;
                 case ServerNameKind.Regex:
-                    _regexes.Add((PcreRegex.Create(name.Text, ignoreCase: false), server));
+                    // nginx matches regex server names case-insensitively (the host is lower-cased anyway).
+                    _regexes.Add((PcreRegex.Create(name.Text, ignoreCase: true), server));
                     break;
             }
         }
@@ -66,9 +67,10 @@ internal sealed class ServerNameTable
     }
 
     /// <summary>Finds the server for a normalized host (lower-case, no port, no trailing dot).</summary>
-    public RuntimeServer Find(string host, out Match? regexMatch)
+    public RuntimeServer Find(string host, out Match? regexMatch, out string?[]? groupNames)
     {
         regexMatch = null;
+        groupNames = null;
         if (_exact.TryGetValue(host, out var server))
         {
             return server;
@@ -98,6 +100,7 @@ internal sealed class ServerNameTable
                 if (match.Success)
                 {
                     regexMatch = match;
+                    groupNames = regex.GroupNames;
                     return candidate;
                 }
             }

@@ -100,10 +100,11 @@ internal sealed class VirtualServerTable
     }
 
     /// <summary>Finds the server for a request: local endpoint, then Host.</summary>
-    public RuntimeServer? FindServer(IPAddress? localAddress, int localPort, string host, out Match? regexMatch)
+    public RuntimeServer? FindServer(IPAddress? localAddress, int localPort, string host, out Match? regexMatch, out string?[]? groupNames)
     {
         regexMatch = null;
-        return FindEndpoint(localAddress, localPort)?.Find(host, out regexMatch);
+        groupNames = null;
+        return FindEndpoint(localAddress, localPort)?.Find(host, out regexMatch, out groupNames);
     }
 
     private static string CanonicalKey(ListenConfig listen)
