@@ -122,9 +122,12 @@ public sealed partial class AnalyserTests
         }
 
         await using var server = await LogServer.StartAsync(Site);
-        foreach (var (target, headers, _) in requests)
+        using (var client = await KeepAliveClient.ConnectAsync(server.Port))
         {
-            await server.GetAsync(target, "localhost", headers);
+            foreach (var (target, headers, _) in requests)
+            {
+                await client.GetAsync(target, "localhost", headers);
+            }
         }
 
         await server.QuitAsync();

@@ -38,10 +38,13 @@ public sealed class JsonLogTests
     public async Task Hostile_input_gives_one_valid_json_document_per_line_with_the_values_sent()
     {
         await using var server = await LogServer.StartAsync(s_site);
-        foreach (var (target, agent, referer, custom) in s_hostile)
+        using (var client = await KeepAliveClient.ConnectAsync(server.Port))
         {
-            var response = await server.GetAsync(target, headers: $"User-Agent: {agent}\r\nReferer: {referer}\r\nX-Custom: {custom}\r\n");
-            Assert.True(response.Status == 404, target + ": " + response.StatusLine);
+            foreach (var (target, agent, referer, custom) in s_hostile)
+            {
+                var response = await client.GetAsync(target, headers: $"User-Agent: {agent}\r\nReferer: {referer}\r\nX-Custom: {custom}\r\n");
+                Assert.True(response.Status == 404, target + ": " + response.StatusLine);
+            }
         }
 
         await server.QuitAsync();
@@ -81,9 +84,12 @@ public sealed class JsonLogTests
         }
 
         await using var server = await LogServer.StartAsync(s_site);
-        foreach (var (target, agent, referer, custom) in s_hostile)
+        using (var client = await KeepAliveClient.ConnectAsync(server.Port))
         {
-            await server.GetAsync(target, headers: $"User-Agent: {agent}\r\nReferer: {referer}\r\nX-Custom: {custom}\r\n");
+            foreach (var (target, agent, referer, custom) in s_hostile)
+            {
+                await client.GetAsync(target, headers: $"User-Agent: {agent}\r\nReferer: {referer}\r\nX-Custom: {custom}\r\n");
+            }
         }
 
         await server.QuitAsync();

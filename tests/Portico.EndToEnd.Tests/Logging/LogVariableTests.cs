@@ -161,8 +161,9 @@ public sealed class LogVariableTests
                 }
             }
             """);
-        var head = await server.GetAsync("/hello.txt", method: "HEAD");
-        var empty = await server.GetAsync("/empty");
+        using var client = await KeepAliveClient.ConnectAsync(server.Port);
+        var head = await client.GetAsync("/hello.txt", method: "HEAD");
+        var empty = await client.GetAsync("/empty");
         var lines = await LogServer.WaitForLinesAsync(server.Log("head.log"), 2);
         Assert.Equal("yes", head.Header("X-Added"));
         Assert.Equal($"HEAD 200 {HeadLength(head)} 0 \"yes\" \"{head.Header("Server")}\" \"{head.Header("Date")}\"", lines[0]);
