@@ -43,22 +43,29 @@ internal sealed class LogServer : IAsyncDisposable
             dir.Write("www/style.css", "body { color: red }\n");
             dir.Write("www/docs/index.html", "docs\n");
             prepare?.Invoke(dir);
-            var port = FreePort.Next();
-            var conf = dir.Write("portico.conf", Expand($"pid {{prefix}}/portico.pid;\n{main}\n{http}\n", dir.Path, port));
-            var process = PorticoProcess.Start(dir.Path, "-p", dir.Path + "/", "-c", conf);
-            var server = new LogServer(dir, port, conf, process);
-            try
+            for (var attempt = 1; ; attempt++)
             {
-                await process.WaitForPortAsync(port);
-                await WaitUntilAsync(() => File.Exists(server.PidPath), "pid file");
+                var port = FreePort.Next();
+                var conf = dir.Write("portico.conf", Expand($"pid {{prefix}}/portico.pid;\n{main}\n{http}\n", dir.Path, port));
+                var process = PorticoProcess.Start(dir.Path, "-p", dir.Path + "/", "-c", conf);
+                var server = new LogServer(dir, port, conf, process);
+                try
+                {
+                    await process.WaitForPortAsync(port);
+                    await WaitUntilAsync(() => File.Exists(server.PidPath), "pid file");
+                    return server;
+                }
+                catch (Exception e) when (e is InvalidOperationException or TimeoutException && attempt < 3 && process.HasExited && process.Stderr.Contains("Address already in use", StringComparison.Ordinal))
+                {
+                    // The free port was taken (e.g. as another test's client port) before portico bound it.
+                    await process.DisposeAsync();
+                }
+                catch
+                {
+                    await process.DisposeAsync();
+                    throw;
+                }
             }
-            catch
-            {
-                await server.DisposeAsync();
-                throw;
-            }
-
-            return server;
         }
         catch
         {
