@@ -137,7 +137,9 @@ internal sealed class LogManager : IAsyncDisposable
         var errorTargets = new List<(IReadOnlyList<ErrorLogConfig>, ErrorLog.Target[])>();
         try
         {
-            var main = config.ErrorLogs.Count > 0 ? OpenErrorTargets(config.ErrorLogs, openedError) : DefaultErrorTargets(openedError);
+            var main = config.ErrorLogs.Count > 0 && !IsImplicitDefault(config.ErrorLogs)
+                ? OpenErrorTargets(config.ErrorLogs, openedError)
+                : DefaultErrorTargets(openedError);
             if (http is not null)
             {
                 foreach (var settings in AllSettings(http))
@@ -342,6 +344,13 @@ internal sealed class LogManager : IAsyncDisposable
         opened[path] = file;
         return [new ErrorLog.Target(file, LogLevel.Error)];
     }
+
+    /// <summary>
+    /// The model fills in nginx's default <c>logs/error.log</c> at line 0 of the main file when no
+    /// <c>error_log</c> is written (and <c>-e</c> is at "command line"); that one may fall back to stderr.
+    /// </summary>
+    private static bool IsImplicitDefault(IReadOnlyList<ErrorLogConfig> configs)
+        => configs.Count == 1 && configs[0].Where.Line == 0 && configs[0].Where != SourceLocation.CommandLine;
 
     private ErrorLog.Target[] OpenErrorTargets(IReadOnlyList<ErrorLogConfig> configs, Dictionary<string, LogFile> opened)
     {

@@ -142,6 +142,31 @@ public sealed partial class ErrorLogTests
         Assert.Equal(["/in-b"], Uris(server.Log("main.log")));
     }
 
+    [Fact]
+    public async Task Without_error_log_and_without_logs_directory_errors_go_to_stderr()
+    {
+        // The implicit default logs/error.log cannot be opened: Portico says so and logs to stderr
+        // (a documented difference: nginx refuses to start).
+        await using var server = await LogServer.StartAsync("""
+            http {
+                access_log off;
+                server {
+                    listen 127.0.0.1:{port};
+                    root {root};
+                }
+            }
+            """, prepare: dir => Directory.Delete(Path.Combine(dir.Path, "logs")));
+        Assert.Equal(404, (await server.GetAsync("/nothing-here")).Status);
+        await LogServer.WaitUntilAsync(
+            () => server.Process.Stderr.Contains("[error]", StringComparison.Ordinal),
+            "the error line on stderr",
+            () => server.Process.Stderr);
+        await server.QuitAsync();
+        var stderr = server.Process.Stderr;
+        Assert.Contains($"open() \"{server.Log("error.log")}\" failed (2: No such file or directory), logging to stderr", stderr, StringComparison.Ordinal);
+        Assert.Contains($"open() \"{server.Root}/nothing-here\" failed (2: No such file or directory), client: 127.0.0.1", stderr, StringComparison.Ordinal);
+    }
+
     private static string[] Uris(string file)
         => [.. LogServer.ReadLines(file).Select(l => RequestUri().Match(l)).Where(m => m.Success).Select(m => m.Groups[1].Value)];
 
