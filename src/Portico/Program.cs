@@ -1,3 +1,4 @@
 using Portico;
 
+SignalSender.ResetIgnoredStopSignals();
 return await PorticoCommand.RunAsync(args).ConfigureAwait(false);

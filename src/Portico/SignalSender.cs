@@ -58,6 +58,33 @@ internal static partial class SignalSender
         return null;
     }
 
+    /// <summary>
+    /// A shell starts background jobs ("portico &amp;" in a script) with SIGINT and SIGQUIT ignored,
+    /// and .NET then never installs its handler for them ("we respect ignored signals"), so
+    /// <c>-s quit</c> would do nothing. nginx sets its handlers regardless; resetting both to the
+    /// default before .NET initialises its signal handling (the first Console or
+    /// PosixSignalRegistration use) gives the same result. Must be the first thing Main does.
+    /// </summary>
+    public static void ResetIgnoredStopSignals()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        try
+        {
+            _ = SetDefault(SigQuit, 0 /* SIG_DFL */);
+            _ = SetDefault(2 /* SIGINT */, 0);
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+        }
+    }
+
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int Kill(int pid, int signal);
+
+    [LibraryImport("libc", EntryPoint = "signal")]
+    private static partial nint SetDefault(int signal, nint handler);
 }

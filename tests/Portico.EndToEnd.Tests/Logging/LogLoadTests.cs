@@ -120,6 +120,56 @@ public sealed partial class LogLoadTests
         Assert.InRange(lines.Length, answered.Count, Volatile.Read(ref sent));
     }
 
+    [Fact]
+    public async Task Quit_flushes_buffered_lines_when_started_in_the_background_of_a_script()
+    {
+        // "portico &" in a non-interactive shell starts with SIGQUIT ignored (POSIX: background jobs
+        // ignore SIGINT and SIGQUIT); "portico -s quit" must still stop it gracefully.
+        using var dir = new TempDir();
+        dir.Write("www/hello.txt", "hello world\n");
+        var port = FreePort.Next();
+        var conf = dir.Write("portico.conf", LogServer.Expand("""
+            pid {prefix}/portico.pid;
+            http {
+                log_format short '$request_uri $status';
+                access_log logs/access.log short buffer=64k flush=1m;
+                server {
+                    listen 127.0.0.1:{port};
+                    root {root};
+                }
+            }
+            """, dir.Path, port));
+        var info = new System.Diagnostics.ProcessStartInfo("/bin/sh")
+        {
+            ArgumentList = { "-c", $"trap '' QUIT INT; exec '{PorticoProcess.BinaryPath}' -p '{dir.Path}/' -c '{conf}' >/dev/null 2>&1" },
+            UseShellExecute = false,
+        };
+        using var process = System.Diagnostics.Process.Start(info)!;
+        try
+        {
+            await LogServer.WaitUntilAsync(() => File.Exists(Path.Combine(dir.Path, "portico.pid")), "pid file");
+            for (var i = 0; i < 10; i++)
+            {
+                Assert.Equal(200, (await RawHttp.GetAsync(port, $"/hello.txt?i={i}")).Status);
+            }
+
+            var (code, _, stderr) = await PorticoProcess.RunAsync(dir.Path, "-p", dir.Path + "/", "-c", conf, "-s", "quit");
+            Assert.True(code == 0, stderr);
+            using var cts = new CancellationTokenSource(LogServer.Patience);
+            await process.WaitForExitAsync(cts.Token);
+            Assert.Equal(0, process.ExitCode);
+            Assert.Equal(10, LogServer.ReadLines(Path.Combine(dir.Path, "logs", "access.log")).Length);
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill();
+                await process.WaitForExitAsync();
+            }
+        }
+    }
+
     private static async Task RunConnectionAsync(int port, int c, CancellationToken token)
     {
         using var client = new TcpClient();
