@@ -19,6 +19,10 @@ internal static class SafeConsole
         catch (ObjectDisposedException)
         {
         }
+        catch (UnauthorizedAccessException)
+        {
+            // .NET maps EBADF (a closed descriptor) to this.
+        }
     }
 
     public static void Out(string text)
@@ -33,6 +37,10 @@ internal static class SafeConsole
         }
         catch (ObjectDisposedException)
         {
+        }
+        catch (UnauthorizedAccessException)
+        {
+            // .NET maps EBADF (a closed descriptor) to this.
         }
     }
 }
