@@ -120,6 +120,64 @@ public sealed partial class LogLoadTests
         Assert.InRange(lines.Length, answered.Count, Volatile.Read(ref sent));
     }
 
+    [Theory]
+    [InlineData("")]
+    [InlineData(" buffer=16k flush=1m")]
+    public async Task Reloads_under_load_lose_no_line(string buffering)
+    {
+        // Each reload moves the access log to another file; requests in flight on the old
+        // configuration still finish into the old file. Every answered request is in exactly one.
+        const string Http = """
+            http {
+                log_format short '$request_uri $status';
+                access_log logs/{file} short{buffering};
+                server {
+                    listen 127.0.0.1:{port};
+                    root {root};
+                }
+            }
+            """;
+        var http = Http.Replace("{buffering}", buffering, StringComparison.Ordinal);
+        await using var server = await LogServer.StartAsync(http.Replace("{file}", "gen0.log", StringComparison.Ordinal));
+        var answered = new System.Collections.Concurrent.ConcurrentBag<string>();
+        using var stop = new CancellationTokenSource();
+        var clients = Enumerable.Range(0, 10).Select(c => Task.Run(async () =>
+        {
+            using var client = new TcpClient();
+            await client.ConnectAsync("127.0.0.1", server.Port);
+            var stream = client.GetStream();
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            for (var i = 0; !stop.IsCancellationRequested; i++)
+            {
+                var target = $"/hello.txt?c={c}&i={i}";
+                await stream.WriteAsync(Encoding.ASCII.GetBytes($"GET {target} HTTP/1.1\r\nHost: x\r\n\r\n"), timeout.Token);
+                var response = await RawHttp.ReadResponseAsync(stream, false, timeout.Token);
+                answered.Add($"{target} {response.Status}");
+            }
+        })).ToArray();
+
+        for (var generation = 1; generation <= 3; generation++)
+        {
+            var before = answered.Count;
+            await LogServer.WaitUntilAsync(() => answered.Count >= before + 300, "more answers");
+            File.WriteAllText(server.ConfPath, LogServer.Expand($"pid {{prefix}}/portico.pid;\n{http.Replace("{file}", $"gen{generation}.log", StringComparison.Ordinal)}\n", server.Dir.Path, server.Port));
+            await server.SignalAsync("reload");
+            await LogServer.WaitUntilAsync(() => File.Exists(server.Log($"gen{generation}.log")), $"gen{generation}.log");
+        }
+
+        var last = answered.Count;
+        await LogServer.WaitUntilAsync(() => answered.Count >= last + 300, "answers after the last reload");
+        stop.Cancel();
+        await Task.WhenAll(clients).WaitAsync(TimeSpan.FromSeconds(30));
+        await server.QuitAsync();
+
+        var perFile = Enumerable.Range(0, 4).Select(g => LogServer.ReadLines(server.Log($"gen{g}.log"))).ToArray();
+        Assert.All(perFile, lines => Assert.NotEmpty(lines));
+        var all = perFile.SelectMany(l => l).ToList();
+        Assert.Equal(all.Count, all.Distinct().Count());
+        Assert.Equal(answered.Order(StringComparer.Ordinal), all.Order(StringComparer.Ordinal));
+    }
+
     [Fact]
     public async Task Quit_flushes_buffered_lines_when_started_in_the_background_of_a_script()
     {
