@@ -1,3 +1,4 @@
 using Portico;
 
+StandardStreams.EnsureOpen();
 return await PorticoCommand.RunAsync(args).ConfigureAwait(false);

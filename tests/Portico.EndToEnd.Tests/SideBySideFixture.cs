@@ -85,6 +85,7 @@ public sealed class SideBySideFixture : IAsyncLifetime
         _nginx = await NginxProcess.StartAsync(nginxPrefix, Expand(NginxPort), NginxPort);
 
         PorticoPort = FreePort.Next();
+        _dir.Mkdir("portico/logs");
         var conf = _dir.Write("portico/portico.conf", "daemon off;\nmaster_process off;\nworker_processes 1;\nevents { worker_connections 128; }\n" + Expand(PorticoPort));
         _portico = PorticoProcess.Start(root, "-p", Path.Combine(root, "portico") + "/", "-c", conf);
         await _portico.WaitForPortAsync(PorticoPort);

@@ -92,6 +92,12 @@ public sealed partial class SideBySideStaticTests : IClassFixture<SideBySideFixt
                 continue;
             }
 
+            if (name == "Content-Length" && expected is not null && nginx.BodyText.Contains("nginx/1.22.1", StringComparison.Ordinal))
+            {
+                // Built-in pages sign with the server's name: "portico/0.1.0" is one byte longer.
+                expected = (int.Parse(expected, System.Globalization.CultureInfo.InvariantCulture) + ("portico/0.1.0".Length - "nginx/1.22.1".Length)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+
             Assert.True(expected == actual, $"{name}: nginx <{expected}> portico <{actual}>\n--- nginx\n{nginx}\n--- portico\n{portico}");
         }
 

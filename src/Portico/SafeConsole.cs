@@ -13,11 +13,9 @@ internal static class SafeConsole
             Console.Error.WriteLine(line);
             Console.Error.Flush();
         }
-        catch (IOException)
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or UnauthorizedAccessException)
         {
-        }
-        catch (ObjectDisposedException)
-        {
+            // .NET maps EBADF (a closed descriptor) to UnauthorizedAccessException.
         }
     }
 
@@ -28,11 +26,9 @@ internal static class SafeConsole
             Console.Out.Write(text);
             Console.Out.Flush();
         }
-        catch (IOException)
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or UnauthorizedAccessException)
         {
-        }
-        catch (ObjectDisposedException)
-        {
+            // .NET maps EBADF (a closed descriptor) to UnauthorizedAccessException.
         }
     }
 }
