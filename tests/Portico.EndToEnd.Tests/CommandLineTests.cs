@@ -190,4 +190,38 @@ public sealed class CommandLineTests
             await process.WaitForExitAsync();
         }
     }
+
+    [Fact]
+    public async Task Sigquit_lets_a_response_in_flight_finish()
+    {
+        using var dir = new TempDir();
+        var big = Enumerable.Range(0, 8 << 20).Select(i => (byte)(i * 7)).ToArray();
+        dir.Write("big.bin", big);
+        var port = FreePort.Next();
+        var conf = dir.Write("site.conf", $"http {{ access_log off; server {{ listen 127.0.0.1:{port}; root {dir.Path}; }} }}\n");
+        await using var portico = PorticoProcess.Start(dir.Path, "-p", dir.Path, "-c", conf);
+        await portico.WaitForPortAsync(port);
+
+        using var client = new System.Net.Sockets.TcpClient();
+        client.ReceiveBufferSize = 4096;
+        await client.ConnectAsync("127.0.0.1", port);
+        var stream = client.GetStream();
+        await stream.WriteAsync("GET /big.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"u8.ToArray());
+        var first = new byte[1024];
+        var read = await stream.ReadAsync(first);
+        Assert.True(read > 0);
+
+        // The download is in flight (the client has read one KB of 8 MB): a graceful stop waits for it.
+        portico.Signal("QUIT");
+        await Task.Delay(200);
+        Assert.False(portico.HasExited, "graceful stop did not wait for the response in flight");
+        var rest = new MemoryStream();
+        rest.Write(first, 0, read);
+        await stream.CopyToAsync(rest);
+        var all = rest.ToArray();
+        var headerEnd = all.AsSpan().IndexOf("\r\n\r\n"u8) + 4;
+        Assert.Equal(big.Length, all.Length - headerEnd);
+        Assert.True(big.AsSpan().SequenceEqual(all.AsSpan(headerEnd)));
+        Assert.Equal(0, await portico.WaitForExitAsync(TimeSpan.FromSeconds(15)));
+    }
 }
