@@ -224,4 +224,27 @@ public sealed class CommandLineTests
         Assert.True(big.AsSpan().SequenceEqual(all.AsSpan(headerEnd)));
         Assert.Equal(0, await portico.WaitForExitAsync(TimeSpan.FromSeconds(15)));
     }
+
+    [Fact]
+    public async Task Global_directives_from_command_line_are_applied_and_checked()
+    {
+        using var dir = new TempDir();
+        var conf = dir.Write("site.conf", "http { server { listen 127.0.0.1:8080; } }\n");
+        var ok = await PorticoProcess.RunAsync(dir.Path, "-p", dir.Path, "-t", "-q", "-c", conf, "-g", "worker_processes 2; pid /tmp/x.pid;");
+        Assert.Equal(0, ok.Code);
+        Assert.Equal("", ok.Stderr);
+
+        var bad = await PorticoProcess.RunAsync(dir.Path, "-p", dir.Path, "-t", "-c", conf, "-g", "bogus on;");
+        Assert.Equal(1, bad.Code);
+        Assert.StartsWith("portico: [emerg] unknown directive \"bogus\" in command line\n", bad.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Bad_option_is_reported_like_nginx()
+    {
+        using var dir = new TempDir();
+        var (code, _, stderr) = await PorticoProcess.RunAsync(dir.Path, "-x");
+        Assert.Equal(1, code);
+        Assert.Equal("portico: invalid option: \"x\"\n", stderr);
+    }
 }
