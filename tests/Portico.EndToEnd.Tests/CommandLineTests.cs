@@ -247,4 +247,61 @@ public sealed class CommandLineTests
         Assert.Equal(1, code);
         Assert.Equal("portico: invalid option: \"x\"\n", stderr);
     }
+
+    [Fact]
+    public async Task Error_log_flag_chooses_the_default_error_log()
+    {
+        using var dir = new TempDir();
+        var port = FreePort.Next();
+        var conf = dir.Write("site.conf", $"http {{ access_log off; server {{ listen 127.0.0.1:{port}; root {dir.Path}; }} }}\n");
+        await using var portico = PorticoProcess.Start(dir.Path, "-p", dir.Path, "-c", conf, "-e", "custom-error.log");
+        await portico.WaitForPortAsync(port);
+        Assert.Equal(404, (await RawHttp.GetAsync(port, "/absent")).Status);
+        portico.Signal("QUIT");
+        Assert.Equal(0, await portico.WaitForExitAsync(TimeSpan.FromSeconds(15)));
+        var log = File.ReadAllText(Path.Combine(dir.Path, "custom-error.log"));
+        Assert.Matches(@"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[error\] \d+#\d+: \*\d+ open\(\) "".*/absent"" failed \(2: No such file or directory\), client: 127\.0\.0\.1, server: , request: ""GET /absent HTTP/1\.1"", host: ""localhost""\n", log);
+    }
+
+    [Fact]
+    public async Task Reload_applies_a_good_config_and_keeps_the_old_one_on_error()
+    {
+        using var dir = new TempDir();
+        var port = FreePort.Next();
+        var pid = Path.Combine(dir.Path, "portico.pid");
+        string Config(string text) => $"pid {pid};\nhttp {{ access_log off; server {{ listen 127.0.0.1:{port}; return 200 \"{text}\"; }} }}\n";
+        var conf = dir.Write("site.conf", Config("one"));
+        await using var portico = PorticoProcess.Start(dir.Path, "-p", dir.Path, "-c", conf);
+        await portico.WaitForPortAsync(port);
+        Assert.Equal("one", (await RawHttp.GetAsync(port, "/")).BodyText);
+
+        dir.Write("site.conf", Config("two"));
+        var reload = await PorticoProcess.RunAsync(dir.Path, "-p", dir.Path, "-c", conf, "-s", "reload");
+        Assert.Equal(0, reload.Code);
+        Assert.Equal("two", await EventuallyAsync(port, "two"));
+
+        dir.Write("site.conf", Config("three") + "bogus;\n");
+        portico.Signal("HUP");
+        await Task.Delay(500);
+        Assert.Equal("two", (await RawHttp.GetAsync(port, "/")).BodyText);
+        Assert.False(portico.HasExited);
+    }
+
+    private static async Task<string> EventuallyAsync(int port, string expected)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        string body;
+        do
+        {
+            body = (await RawHttp.GetAsync(port, "/")).BodyText;
+            if (body == expected)
+            {
+                break;
+            }
+
+            await Task.Delay(50);
+        }
+        while (DateTime.UtcNow < deadline);
+        return body;
+    }
 }
