@@ -62,6 +62,7 @@ public sealed class PorticoHost : IAsyncDisposable
 
         var holder = new ConfigSnapshotHolder(snapshot);
         var pipeline = new RequestPipeline(holder);
+        var rejected = new RejectedRequestLog(holder);
         var http = config.Http!.Settings;
 
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { Args = [] });
@@ -91,16 +92,19 @@ public sealed class PorticoHost : IAsyncDisposable
                 if (binding.UnixPath is not null)
                 {
                     DeleteStaleSocket(binding.UnixPath);
-                    kestrel.ListenUnixSocket(binding.UnixPath, listen => Configure(listen));
+                    kestrel.ListenUnixSocket(binding.UnixPath, listen => Configure(listen, rejected));
                 }
                 else
                 {
-                    kestrel.Listen(binding.EndPoint!, listen => Configure(listen));
+                    kestrel.Listen(binding.EndPoint!, listen => Configure(listen, rejected));
                 }
             }
         });
         builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(30));
 
+        // Requests Kestrel rejects before the delegate runs still get their access-log line.
+        builder.Services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(rejected);
+        builder.Services.Configure<Microsoft.Extensions.Logging.LoggerFilterOptions>(o => o.MinLevel = Microsoft.Extensions.Logging.LogLevel.Debug);
         var app = builder.Build();
         app.Run(pipeline.HandleAsync);
         try
@@ -172,13 +176,13 @@ public sealed class PorticoHost : IAsyncDisposable
         await _app.DisposeAsync().ConfigureAwait(false);
     }
 
-    private static void Configure(ListenOptions listen)
+    private static void Configure(ListenOptions listen, RejectedRequestLog rejected)
     {
         listen.Protocols = HttpProtocols.Http1;
         listen.Use(next => connection =>
         {
             connection.Features.Set(ConnectionSerialFeature.Create());
-            return next(connection);
+            return rejected.TrackAsync(connection, next);
         });
     }
 

@@ -89,7 +89,7 @@ internal sealed class CompiledLogFormat
                 }
             }
 
-            if (variable.Kind == VariableKind.Request)
+            if (variable.Kind == VariableKind.Request && ctx.Http.Request.Method.Length > 0)
             {
                 // $request without building the concatenated string; escaping is per byte, so
                 // escaping the pieces equals escaping the whole.

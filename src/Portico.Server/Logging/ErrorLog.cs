@@ -95,7 +95,11 @@ internal sealed class ErrorLog
             var http = ctx.Http;
             sb.Append(", client: ").Append(VariableText(ctx, "remote_addr"));
             sb.Append(", server: ").Append(ctx.Server.PrimaryName);
-            sb.Append(", request: \"").Append(VariableText(ctx, "request")).Append('"');
+            if (VariableText(ctx, "request") is { } request)
+            {
+                sb.Append(", request: \"").Append(request).Append('"');
+            }
+
             if (upstream is not null)
             {
                 sb.Append(", upstream: \"").Append(upstream).Append('"');
@@ -129,10 +133,10 @@ internal sealed class ErrorLog
         return Encoding.UTF8.GetBytes(sb.ToString());
     }
 
-    private string VariableText(RequestContext ctx, string name)
+    private string? VariableText(RequestContext ctx, string name)
     {
         var v = name == "request" ? s_request : s_remoteAddr;
-        return v.Get(ctx, _clock) ?? "";
+        return v.Get(ctx, _clock);
     }
 
     private static readonly VariableRef s_request = Resolve("request");

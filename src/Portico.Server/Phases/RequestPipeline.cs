@@ -54,6 +54,15 @@ internal sealed class RequestPipeline
             }
 
             await RunLocationsAsync(ctx, snapshot, server, outcome).ConfigureAwait(false);
+
+            // nginx logs after the response is sent. A response whose head has not gone out yet
+            // (HEAD, 204, 304) is completed first: that runs the OnStarting header work (status
+            // override, Server, add_header) and lets Kestrel add Date and Content-Length, so
+            // $status, $sent_http_* and $bytes_sent describe what the client got.
+            if (!http.Response.HasStarted)
+            {
+                await http.Response.CompleteAsync().ConfigureAwait(false);
+            }
         }
         catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
         {

@@ -344,9 +344,16 @@ internal readonly struct VariableRef
         _ => protocol,
     };
 
-    private static string RequestLine(RequestContext ctx)
+    private static string? RequestLine(RequestContext ctx)
     {
         var req = ctx.Http.Request;
+
+        // No request line (a request Kestrel rejected before parsing it): "not found", as nginx.
+        if (req.Method.Length == 0)
+        {
+            return null;
+        }
+
         return string.Concat(req.Method, " ", ctx.RequestUri, " ", Protocol(req.Protocol));
     }
 

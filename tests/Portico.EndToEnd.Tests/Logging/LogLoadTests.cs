@@ -1,0 +1,140 @@
+using System.Net.Sockets;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace Portico.EndToEnd.Tests.Logging;
+
+/// <summary>
+/// Thousands of requests from many kept-alive connections, then a graceful stop: every request
+/// has exactly one whole line on disk, none torn or interleaved, with and without
+/// <c>buffer=</c>/<c>flush=</c> (https://nginx.org/en/docs/http/ngx_http_log_module.html#access_log).
+/// </summary>
+public sealed partial class LogLoadTests
+{
+    private const int Connections = 50;
+    private const int PerConnection = 100;
+
+    [Theory]
+    [InlineData("", false)]
+    [InlineData(" buffer=64k flush=5s", false)]
+    [InlineData(" buffer=4k", true)]
+    public async Task Every_request_has_exactly_one_whole_line_after_graceful_stop(string buffering, bool sigquit)
+    {
+        await using var server = await LogServer.StartAsync($$"""
+            http {
+                log_format load '$remote_addr [$time_local] "$request" $status $body_bytes_sent "$http_user_agent" c=$connection n=$connection_requests';
+                access_log logs/load.log load{{buffering}};
+                server {
+                    listen 127.0.0.1:{port};
+                    root {root};
+                }
+            }
+            """);
+
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        await Task.WhenAll(Enumerable.Range(0, Connections).Select(c => Task.Run(() => RunConnectionAsync(server.Port, c, cts.Token))));
+
+        // Stop at once: with flush=5s the buffered lines are still in memory and must reach the disk now.
+        if (sigquit)
+        {
+            server.Process.Signal("QUIT");
+            Assert.Equal(0, await server.Process.WaitForExitAsync(LogServer.Patience));
+        }
+        else
+        {
+            await server.QuitAsync();
+        }
+
+        var bytes = File.ReadAllBytes(server.Log("load.log"));
+        Assert.True(bytes.Length > 0 && bytes[^1] == (byte)'\n', "the file must end with a whole line");
+        var lines = Encoding.UTF8.GetString(bytes)[..^1].Split('\n');
+        Assert.Equal(Connections * PerConnection, lines.Length);
+
+        var seen = new HashSet<(int, int)>();
+        var perConnection = new Dictionary<int, int>();
+        foreach (var line in lines)
+        {
+            var m = Line().Match(line);
+            Assert.True(m.Success, "torn or interleaved line: " + line);
+            var c = int.Parse(m.Groups["c"].Value);
+            var i = int.Parse(m.Groups["i"].Value);
+            Assert.True(seen.Add((c, i)), "logged twice: " + line);
+            Assert.Equal((i + 1).ToString(), m.Groups["n"].Value);
+            Assert.Equal(i * 7, m.Groups["u"].Length);
+
+            // Lines of one connection keep their order (one request at a time on a keep-alive connection).
+            var last = perConnection.GetValueOrDefault(c, -1);
+            Assert.True(i == last + 1, $"connection {c}: request {i} after {last}");
+            perConnection[c] = i;
+        }
+    }
+
+    [Fact]
+    public async Task Requests_answered_while_stopping_are_all_logged()
+    {
+        await using var server = await LogServer.StartAsync("""
+            http {
+                log_format load '$request_uri $status';
+                access_log logs/load.log load buffer=32k flush=10s;
+                server {
+                    listen 127.0.0.1:{port};
+                    root {root};
+                }
+            }
+            """);
+
+        // Clients keep sending until the server goes away; "quit" arrives in the middle.
+        var answered = new System.Collections.Concurrent.ConcurrentBag<string>();
+        var sent = 0;
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var clients = Enumerable.Range(0, 20).Select(c => Task.Run(async () =>
+        {
+            try
+            {
+                using var client = new TcpClient();
+                await client.ConnectAsync("127.0.0.1", server.Port, cts.Token);
+                var stream = client.GetStream();
+                for (var i = 0; !cts.IsCancellationRequested; i++)
+                {
+                    var target = $"/hello.txt?c={c}&i={i}";
+                    Interlocked.Increment(ref sent);
+                    await stream.WriteAsync(Encoding.ASCII.GetBytes($"GET {target} HTTP/1.1\r\nHost: x\r\n\r\n"), cts.Token);
+                    var response = await RawHttp.ReadResponseAsync(stream, false, cts.Token);
+                    answered.Add($"{target} {response.Status}");
+                }
+            }
+            catch (Exception e) when (e is IOException or SocketException)
+            {
+                // The server closed the connection while stopping.
+            }
+        })).ToArray();
+
+        await LogServer.WaitUntilAsync(() => answered.Count >= 2000, "2000 answers");
+        await server.QuitAsync();
+        await Task.WhenAll(clients).WaitAsync(TimeSpan.FromSeconds(30));
+
+        var lines = LogServer.ReadLines(server.Log("load.log"));
+        Assert.Equal(lines.Length, lines.Distinct().Count());
+        var missing = answered.Except(lines).ToList();
+        Assert.True(missing.Count == 0, $"{missing.Count} answered requests have no line, e.g. {missing.FirstOrDefault()}");
+        Assert.InRange(lines.Length, answered.Count, Volatile.Read(ref sent));
+    }
+
+    private static async Task RunConnectionAsync(int port, int c, CancellationToken token)
+    {
+        using var client = new TcpClient();
+        await client.ConnectAsync("127.0.0.1", port, token);
+        var stream = client.GetStream();
+        for (var i = 0; i < PerConnection; i++)
+        {
+            var target = i % 10 == 9 ? $"/missing?c={c}&i={i}" : $"/hello.txt?c={c}&i={i}";
+            var request = $"GET {target} HTTP/1.1\r\nHost: load\r\nUser-Agent: load-{c}-{i} \"{new string('u', i * 7)}\"\r\n\r\n";
+            await stream.WriteAsync(Encoding.ASCII.GetBytes(request), token);
+            var response = await RawHttp.ReadResponseAsync(stream, false, token);
+            Assert.Equal(i % 10 == 9 ? 404 : 200, response.Status);
+        }
+    }
+
+    [GeneratedRegex("""^127\.0\.0\.1 \[\d{2}/\w{3}/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4}\] "GET /(hello\.txt|missing)\?c=(?<c>\d+)&i=(?<i>\d+) HTTP/1\.1" (200 12|404 \d+) "load-\k<c>-\k<i> \\x22(?<u>u*)\\x22" c=\d+ n=(?<n>\d+)$""")]
+    private static partial Regex Line();
+}
