@@ -262,12 +262,13 @@ internal static class FastCgiContent
         var discard = HttpMethods.IsHead(ctx.Method) || HttpMethods.IsHead(http.Request.Method) || status is 204 or 304 || (status >= 100 && status < 200);
         var aborted = http.RequestAborted;
 
-        // The head goes out as soon as it is parsed, as nginx sends it: slow scripts that flush() stream.
-        await http.Response.StartAsync(aborted).ConfigureAwait(false);
-
+        // Nothing is flushed while the backend's output keeps arriving: a small response leaves in one write
+        // (head, body and last chunk) when the request ends. When the backend pauses, what is there (at
+        // least the head, as nginx sends it once parsed) goes out, so scripts that flush() stream.
         var writer = http.Response.BodyWriter;
         var buffer = ArrayPool<byte>.Shared.Rent(CopyChunk);
         var unflushed = 0;
+        var headSent = false;
         long sent = 0;
         try
         {
@@ -277,11 +278,12 @@ internal static class FastCgiContent
                 try
                 {
                     var pending = response.Body.ReadAsync(buffer.AsMemory(0, CopyChunk), aborted);
-                    if (!pending.IsCompleted && unflushed > 0)
+                    if (!pending.IsCompleted && (unflushed > 0 || !headSent))
                     {
                         // The backend is pausing: give the client what it has so far.
                         var flushed = await writer.FlushAsync(aborted).ConfigureAwait(false);
                         unflushed = 0;
+                        headSent = true;
                         if (flushed.IsCompleted || flushed.IsCanceled)
                         {
                             await pending.ConfigureAwait(false);
@@ -293,9 +295,16 @@ internal static class FastCgiContent
                 }
                 catch (FastCgiException ex)
                 {
-                    // Headers are gone: the honest signal left is to cut the connection (a truncated response).
                     state.BodyFailed = true;
                     errorLog.Write(LogLevel.Error, ctx, Describe(ex, null, headerPhase: false), state.Upstream);
+                    if (!http.Response.HasStarted)
+                    {
+                        // Nothing reached the client yet: answer as if the header had failed.
+                        http.Response.Clear();
+                        return PhaseOutcome.WithStatus(ex.IsTimeout ? 504 : 502);
+                    }
+
+                    // Headers are gone: the honest signal left is to cut the connection (a truncated response).
                     http.Abort();
                     return PhaseOutcome.Done;
                 }
@@ -317,6 +326,7 @@ internal static class FastCgiContent
                 {
                     var flushed = await writer.FlushAsync(aborted).ConfigureAwait(false);
                     unflushed = 0;
+                    headSent = true;
                     if (flushed.IsCompleted || flushed.IsCanceled)
                     {
                         return PhaseOutcome.Done;
