@@ -16,6 +16,9 @@ public abstract class PhpSite : IAsyncLifetime
 
     protected virtual int Workers => 3;
 
+    /// <summary>Use Debian's /etc/nginx/fastcgi_params (as nginx does) instead of the embedded one.</summary>
+    protected virtual bool UseSystemFastCgiParams => false;
+
     public int Port { get; private set; }
 
     public int DeadPort { get; private set; }
@@ -44,10 +47,22 @@ public abstract class PhpSite : IAsyncLifetime
         Fpm = await PhpFpm.StartAsync(Path.Combine(Root, "fpm"), Workers);
         Port = FreePort.Next();
         DeadPort = FreePort.Next();
+        if (UseSystemFastCgiParams && File.Exists("/etc/nginx/fastcgi_params"))
+        {
+            _dir.Write("portico/fastcgi_params", await File.ReadAllTextAsync("/etc/nginx/fastcgi_params"));
+        }
+
         var conf = _dir.Write("portico/portico.conf", "daemon off;\nmaster_process off;\nworker_processes 1;\nerror_log " + ErrorLogPath + " info;\nevents { worker_connections 256; }\n" + Expand(Config, Port));
         _portico = PorticoProcess.Start(Root, "-p", Path.Combine(Root, "portico") + "/", "-c", conf);
         await _portico.WaitForPortAsync(Port);
+        await OnStartedAsync();
     }
+
+    /// <summary>Runs after php-fpm and portico are up (e.g. to start nginx beside them).</summary>
+    protected virtual Task OnStartedAsync() => Task.CompletedTask;
+
+    /// <summary>Runs first on dispose.</summary>
+    protected virtual ValueTask OnDisposingAsync() => ValueTask.CompletedTask;
 
     public string Expand(string config, int port) =>
         config.Replace("{port}", port.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)
@@ -74,6 +89,7 @@ public abstract class PhpSite : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
+        await OnDisposingAsync();
         if (_portico is not null)
         {
             await _portico.DisposeAsync();
