@@ -48,11 +48,12 @@ public sealed class CompiledValueTests
     }
 
     [Fact]
-    public void Handler_variables_read_user_variables_and_are_empty_when_unset()
+    public void Handler_variables_read_user_variables_and_default_to_the_uri()
     {
+        // ngx_http_fastcgi_script_name_variable: without fastcgi_split_path_info it is $uri.
         var value = Compile("[$fastcgi_script_name]");
         var ctx = TestRequests.Get();
-        Assert.Equal("[]", value.Evaluate(ctx));
+        Assert.Equal("[" + ctx.Uri + "]", value.Evaluate(ctx));
         ctx.UserVariables = new Dictionary<string, string> { ["fastcgi_script_name"] = "/index.php" };
         Assert.Equal("[/index.php]", value.Evaluate(ctx));
     }
