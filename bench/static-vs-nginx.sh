@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
 work=$(mktemp -d /tmp/portico-bench.XXXXXX)
+chmod 755 "$work"
 trap 'kill $(cat "$work"/*.pid 2>/dev/null) 2>/dev/null || true; rm -rf "$work"' EXIT
 
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)"; exit 1; }
@@ -19,8 +20,9 @@ echo '<h1>hello</h1>' > "$work/www/index.html"
 nport=18081; pport=18082
 conf() { cat <<CONF
 daemon off;
-master_process off;
-worker_processes 1;
+master_process on;
+worker_processes auto;
+user root;
 pid $work/$1.pid;
 error_log stderr;
 events { worker_connections 4096; }

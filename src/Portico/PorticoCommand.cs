@@ -219,11 +219,13 @@ internal static class PorticoCommand
             var prefix = FullDirectory(command.Prefix ?? DefaultPrefix, Environment.CurrentDirectory);
             var (loaded, _, _) = Load(command, prefix);
             await host.ReloadAsync(loaded.Config).ConfigureAwait(false);
-            SafeConsole.Error($"{Name}: [notice] configuration reloaded");
+            host.LogError(LogLevel.Notice, "signal 1 (SIGHUP) received, configuration reloaded");
         }
         catch (ConfigException ex)
         {
-            SafeConsole.Error($"{Name}: {ex}, keeping the running configuration");
+            // nginx logs the reason and keeps the old workers running.
+            host.LogError(LogLevel.Emerg, ex.Message);
+            host.LogError(LogLevel.Error, "reload failed, keeping the running configuration");
         }
     }
 

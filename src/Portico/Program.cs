@@ -1,4 +1,5 @@
 using Portico;
 
+StandardStreams.EnsureOpen();
 SignalSender.ResetIgnoredStopSignals();
 return await PorticoCommand.RunAsync(args).ConfigureAwait(false);

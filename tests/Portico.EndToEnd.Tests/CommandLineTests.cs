@@ -190,4 +190,118 @@ public sealed class CommandLineTests
             await process.WaitForExitAsync();
         }
     }
+
+    [Fact]
+    public async Task Sigquit_lets_a_response_in_flight_finish()
+    {
+        using var dir = new TempDir();
+        var big = Enumerable.Range(0, 8 << 20).Select(i => (byte)(i * 7)).ToArray();
+        dir.Write("big.bin", big);
+        var port = FreePort.Next();
+        var conf = dir.Write("site.conf", $"http {{ access_log off; server {{ listen 127.0.0.1:{port}; root {dir.Path}; }} }}\n");
+        await using var portico = PorticoProcess.Start(dir.Path, "-p", dir.Path, "-c", conf);
+        await portico.WaitForPortAsync(port);
+
+        using var client = new System.Net.Sockets.TcpClient();
+        client.ReceiveBufferSize = 4096;
+        await client.ConnectAsync("127.0.0.1", port);
+        var stream = client.GetStream();
+        await stream.WriteAsync("GET /big.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"u8.ToArray());
+        var first = new byte[1024];
+        var read = await stream.ReadAsync(first);
+        Assert.True(read > 0);
+
+        // The download is in flight (the client has read one KB of 8 MB): a graceful stop waits for it.
+        portico.Signal("QUIT");
+        await Task.Delay(200);
+        Assert.False(portico.HasExited, "graceful stop did not wait for the response in flight");
+        var rest = new MemoryStream();
+        rest.Write(first, 0, read);
+        await stream.CopyToAsync(rest);
+        var all = rest.ToArray();
+        var headerEnd = all.AsSpan().IndexOf("\r\n\r\n"u8) + 4;
+        Assert.Equal(big.Length, all.Length - headerEnd);
+        Assert.True(big.AsSpan().SequenceEqual(all.AsSpan(headerEnd)));
+        Assert.Equal(0, await portico.WaitForExitAsync(TimeSpan.FromSeconds(15)));
+    }
+
+    [Fact]
+    public async Task Global_directives_from_command_line_are_applied_and_checked()
+    {
+        using var dir = new TempDir();
+        var conf = dir.Write("site.conf", "http { server { listen 127.0.0.1:8080; } }\n");
+        var ok = await PorticoProcess.RunAsync(dir.Path, "-p", dir.Path, "-t", "-q", "-c", conf, "-g", "worker_processes 2; pid /tmp/x.pid;");
+        Assert.Equal(0, ok.Code);
+        Assert.Equal("", ok.Stderr);
+
+        var bad = await PorticoProcess.RunAsync(dir.Path, "-p", dir.Path, "-t", "-c", conf, "-g", "bogus on;");
+        Assert.Equal(1, bad.Code);
+        Assert.StartsWith("portico: [emerg] unknown directive \"bogus\" in command line\n", bad.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Bad_option_is_reported_like_nginx()
+    {
+        using var dir = new TempDir();
+        var (code, _, stderr) = await PorticoProcess.RunAsync(dir.Path, "-x");
+        Assert.Equal(1, code);
+        Assert.Equal("portico: invalid option: \"x\"\n", stderr);
+    }
+
+    [Fact]
+    public async Task Error_log_flag_chooses_the_default_error_log()
+    {
+        using var dir = new TempDir();
+        var port = FreePort.Next();
+        var conf = dir.Write("site.conf", $"http {{ access_log off; server {{ listen 127.0.0.1:{port}; root {dir.Path}; }} }}\n");
+        await using var portico = PorticoProcess.Start(dir.Path, "-p", dir.Path, "-c", conf, "-e", "custom-error.log");
+        await portico.WaitForPortAsync(port);
+        Assert.Equal(404, (await RawHttp.GetAsync(port, "/absent")).Status);
+        portico.Signal("QUIT");
+        Assert.Equal(0, await portico.WaitForExitAsync(TimeSpan.FromSeconds(15)));
+        var log = File.ReadAllText(Path.Combine(dir.Path, "custom-error.log"));
+        Assert.Matches(@"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[error\] \d+#\d+: \*\d+ open\(\) "".*/absent"" failed \(2: No such file or directory\), client: 127\.0\.0\.1, server: , request: ""GET /absent HTTP/1\.1"", host: ""localhost""\n", log);
+    }
+
+    [Fact]
+    public async Task Reload_applies_a_good_config_and_keeps_the_old_one_on_error()
+    {
+        using var dir = new TempDir();
+        var port = FreePort.Next();
+        var pid = Path.Combine(dir.Path, "portico.pid");
+        string Config(string text) => $"pid {pid};\nhttp {{ access_log off; server {{ listen 127.0.0.1:{port}; return 200 \"{text}\"; }} }}\n";
+        var conf = dir.Write("site.conf", Config("one"));
+        await using var portico = PorticoProcess.Start(dir.Path, "-p", dir.Path, "-c", conf);
+        await portico.WaitForPortAsync(port);
+        Assert.Equal("one", (await RawHttp.GetAsync(port, "/")).BodyText);
+
+        dir.Write("site.conf", Config("two"));
+        var reload = await PorticoProcess.RunAsync(dir.Path, "-p", dir.Path, "-c", conf, "-s", "reload");
+        Assert.Equal(0, reload.Code);
+        Assert.Equal("two", await EventuallyAsync(port, "two"));
+
+        dir.Write("site.conf", Config("three") + "bogus;\n");
+        portico.Signal("HUP");
+        await Task.Delay(500);
+        Assert.Equal("two", (await RawHttp.GetAsync(port, "/")).BodyText);
+        Assert.False(portico.HasExited);
+    }
+
+    private static async Task<string> EventuallyAsync(int port, string expected)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        string body;
+        do
+        {
+            body = (await RawHttp.GetAsync(port, "/")).BodyText;
+            if (body == expected)
+            {
+                break;
+            }
+
+            await Task.Delay(50);
+        }
+        while (DateTime.UtcNow < deadline);
+        return body;
+    }
 }

@@ -30,6 +30,26 @@ public sealed class SideBySideFixture : IAsyncLifetime
                 location /headers/ { add_header X-Test "on"; add_header X-Always "yes" always; expires max; }
                 location /plain/ { error_page 404 =200 /errors/ok.html; }
             }
+            server {
+                listen 127.0.0.1:{port};
+                server_name loc.test *.wild.test www.suffix.* ~^(?<sub>[a-z]+)\.re\.test$;
+                root {root}/www;
+                location = / { return 200 "exact /"; }
+                location / { return 200 "prefix / $uri"; }
+                location /documents/ { return 200 "documents"; }
+                location ^~ /images/ { return 200 "images no-regex"; }
+                location ~* \.(gif|jpg|jpeg)$ { return 200 "regex image $1"; }
+                location /nested/ {
+                    location ~ \.txt$ { return 200 "nested regex"; }
+                    return 200 "nested prefix";
+                }
+                location = /host { return 200 "host=$host server_name=$server_name sub=$sub"; }
+                location = /redirect { return 301 /target?x=$arg_x; }
+                location = /found { return 302 http://example.com/; }
+                location = /code { return 403; }
+                location /tf/ { try_files $uri @named; }
+                location @named { return 200 "named $uri"; }
+            }
         }
         """;
 
@@ -85,6 +105,7 @@ public sealed class SideBySideFixture : IAsyncLifetime
         _nginx = await NginxProcess.StartAsync(nginxPrefix, Expand(NginxPort), NginxPort);
 
         PorticoPort = FreePort.Next();
+        _dir.Mkdir("portico/logs");
         var conf = _dir.Write("portico/portico.conf", "daemon off;\nmaster_process off;\nworker_processes 1;\nevents { worker_connections 128; }\n" + Expand(PorticoPort));
         _portico = PorticoProcess.Start(root, "-p", Path.Combine(root, "portico") + "/", "-c", conf);
         await _portico.WaitForPortAsync(PorticoPort);

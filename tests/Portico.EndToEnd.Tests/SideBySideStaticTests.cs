@@ -65,13 +65,36 @@ public sealed partial class SideBySideStaticTests : IClassFixture<SideBySideFixt
     [InlineData("GET /hello.txt", "If-Unmodified-Since: Sat, 31 Oct 2026 12:00:00 GMT")]
     [InlineData("GET /hello.txt", "If-Match: \"nope\"")]
     [InlineData("GET /hello.txt", "Range: bytes=0-1\r\nIf-Range: \"nope\"")]
-    public async Task Same_response_as_nginx(string requestLine, string headers = "")
+    public Task Same_response_as_nginx(string requestLine, string headers = "") => CompareAsync(requestLine, "localhost", headers);
+
+    [RequiresTheory(NginxProcess.Binary)]
+    [InlineData("GET /", "loc.test")]
+    [InlineData("GET /index.html", "loc.test")]
+    [InlineData("GET /documents/a.html", "loc.test")]
+    [InlineData("GET /documents/a.jpg", "loc.test")]
+    [InlineData("GET /images/a.jpg", "loc.test")]
+    [InlineData("GET /a.JPEG", "loc.test")]
+    [InlineData("GET /nested/a.txt", "loc.test")]
+    [InlineData("GET /nested/a.html", "loc.test")]
+    [InlineData("GET /host", "LOC.test:8080")]
+    [InlineData("GET /host", "a.b.wild.test")]
+    [InlineData("GET /host", "www.suffix.org")]
+    [InlineData("GET /host", "alice.re.test")]
+    [InlineData("GET /host", "unknown.test")]
+    [InlineData("GET /redirect?x=1", "loc.test")]
+    [InlineData("GET /found", "loc.test")]
+    [InlineData("GET /code", "loc.test")]
+    [InlineData("GET /tf/none", "loc.test")]
+    [InlineData("GET /tf/", "loc.test")]
+    public Task Same_routing_as_nginx(string requestLine, string host) => CompareAsync(requestLine, host, "");
+
+    private async Task CompareAsync(string requestLine, string host, string headers)
     {
         Assert.True(_fixture.Available, "nginx side-by-side fixture did not start");
         var parts = requestLine.Split(' ');
         var extra = headers.Length > 0 ? headers + "\r\n" : "";
         var body = parts[0] is "POST" or "PUT" ? "Content-Length: 0\r\n" : "";
-        var request = $"{parts[0]} {parts[1]} HTTP/1.1\r\nHost: localhost\r\n{extra}{body}Connection: close\r\n\r\n";
+        var request = $"{parts[0]} {parts[1]} HTTP/1.1\r\nHost: {host}\r\n{extra}{body}Connection: close\r\n\r\n";
         var isHead = parts[0] == "HEAD";
         var nginx = await RawHttp.SendAsync(_fixture.NginxPort, request, isHead);
         var portico = await RawHttp.SendAsync(_fixture.PorticoPort, request, isHead);
@@ -90,6 +113,12 @@ public sealed partial class SideBySideStaticTests : IClassFixture<SideBySideFixt
             if (name == "Content-Length" && nginx.Header("Content-Type")?.StartsWith("multipart/byteranges", StringComparison.Ordinal) == true)
             {
                 continue;
+            }
+
+            if (name == "Content-Length" && expected is not null && nginx.BodyText.Contains("nginx/1.22.1", StringComparison.Ordinal))
+            {
+                // Built-in pages sign with the server's name: "portico/0.1.0" is one byte longer.
+                expected = (int.Parse(expected, System.Globalization.CultureInfo.InvariantCulture) + ("portico/0.1.0".Length - "nginx/1.22.1".Length)).ToString(System.Globalization.CultureInfo.InvariantCulture);
             }
 
             Assert.True(expected == actual, $"{name}: nginx <{expected}> portico <{actual}>\n--- nginx\n{nginx}\n--- portico\n{portico}");

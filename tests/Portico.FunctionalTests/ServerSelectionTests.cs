@@ -113,4 +113,19 @@ public sealed class ServerSelectionTests
         Assert.Equal("both", (await RawHttp.GetAsync(server.Port, "/")).BodyText);
         Assert.Equal("both", (await RawHttp.GetAsync(second, "/")).BodyText);
     }
+
+    [Fact]
+    public async Task Ipv6_and_ipv4_wildcards_bind_side_by_side()
+    {
+        await using var server = await PorticoServer.StartAsync("""
+            http {
+                access_log off;
+                server { listen {port}; return 200 "v4"; }
+                server { listen [::]:{port}; return 200 "v6"; }
+                server { listen [::1]:{port}; server_name only6.test; return 200 "v6 loopback"; }
+            }
+            """);
+        Assert.Equal("v4", (await RawHttp.GetAsync(server.Port, "/")).BodyText);
+        Assert.Equal("v6 loopback", (await RawHttp.SendAsync(server.Port, "GET / HTTP/1.1\r\nHost: only6.test\r\nConnection: close\r\n\r\n", address: "::1")).BodyText);
+    }
 }

@@ -20,7 +20,7 @@ public sealed class ServerConfig
     public required SourceLocation Where { get; init; }
 
     /// <summary>The primary name, as <c>$server_name</c> gives it.</summary>
-    public string PrimaryName => Names.Count > 0 ? Names[0].Text : "";
+    public string PrimaryName => Names.Count == 0 ? "" : Names[0].Kind == ServerNameKind.Regex ? "~" + Names[0].Text : Names[0].Text;
 }
 
 /// <summary>

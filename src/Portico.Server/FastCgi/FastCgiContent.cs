@@ -1,16 +1,544 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Net.Sockets;
+using System.Text;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Primitives;
+using Portico.Config.Model;
+using Portico.FastCgi;
+using Portico.FastCgi.Client;
 using Portico.Server.Hosting;
 using Portico.Server.Phases;
 using Portico.Server.Routing;
+using LogLevel = Portico.Config.LogLevel;
 
 namespace Portico.Server.FastCgi;
 
 /// <summary>
 /// The content phase of a location with <c>fastcgi_pass</c>
-/// (https://nginx.org/en/docs/http/ngx_http_fastcgi_module.html).
+/// (https://nginx.org/en/docs/http/ngx_http_fastcgi_module.html): builds the params from
+/// <c>fastcgi_param</c> plus the request headers as HTTP_*, picks an upstream server, sends the request,
+/// and streams the answer back; or turns it into an internal redirect (X-Accel-Redirect) or an error_page
+/// (fastcgi_intercept_errors).
 /// </summary>
 internal static class FastCgiContent
 {
-    // SKELETON: the FastCGI integration replaces this.
-    public static Task<PhaseOutcome> HandleAsync(RequestContext ctx, RuntimeConfig snapshot, RuntimeLocation location) =>
-        Task.FromResult(PhaseOutcome.WithStatus(502));
+    private const int CopyChunk = 64 * 1024;
+    private const int FlushThreshold = 64 * 1024;
+
+    // Kestrel hands out the same string instances for known header names, so this stays small; unknown
+    // names are cached up to a bound, then converted per request.
+    private static readonly ConcurrentDictionary<string, (string Name, byte[] Bytes)> s_httpParamNames = new(StringComparer.Ordinal);
+
+    // X-Accel-Redirect keeps these headers of the backend's response (nginx's "redirect" header flag).
+    private static readonly string[] s_keptOnAccelRedirect =
+    [
+        "Content-Type", "Content-Disposition", "Accept-Ranges", "Set-Cookie", "Cache-Control", "Expires",
+    ];
+
+    public static async Task<PhaseOutcome> HandleAsync(RequestContext ctx, RuntimeConfig snapshot, RuntimeLocation location)
+    {
+        var runtime = snapshot.FastCgi;
+        var fcgi = runtime.Get(ctx.Settings.FastCgi);
+        var settings = fcgi.Source;
+        var http = ctx.Http;
+        var aborted = http.RequestAborted;
+        var errorLog = snapshot.Logs.ErrorLog;
+
+        // $document_root and $request_filename of this location (a location before a redirect may have set others).
+        ctx.RequestFilename = PathMapper.Map(ctx, location, ctx.Uri);
+
+        var group = fcgi.Group;
+        if (group is null)
+        {
+            var target = fcgi.DynamicTarget!.Evaluate(ctx);
+            group = runtime.Resolve(target, fcgi);
+            if (group is null)
+            {
+                errorLog.Write(LogLevel.Error, ctx, $"invalid host in upstream \"{target}\"");
+                return PhaseOutcome.WithStatus(502);
+            }
+        }
+
+        var (body, tooLarge) = await RequestBodyBuffer.ReadAsync(ctx, settings.RequestBuffering).ConfigureAwait(false);
+        if (body is null)
+        {
+            errorLog.Write(LogLevel.Error, ctx, $"client intended to send too large chunked body: {tooLarge.ToString(CultureInfo.InvariantCulture)} bytes");
+            return PhaseOutcome.WithStatus(413);
+        }
+
+        if (body.FilePath is not null)
+        {
+            (ctx.UserVariables ??= new(StringComparer.Ordinal))["request_body_file"] = body.FilePath;
+        }
+
+        var request = BuildRequest(ctx, fcgi);
+        request.Body = body.Stream;
+
+        var time = runtime.Time;
+        var started = time.GetTimestamp();
+        var maxTries = settings.NextUpstreamTries == 0 ? int.MaxValue : settings.NextUpstreamTries;
+        var idempotent = !(HttpMethods.IsPost(ctx.Method) || HttpMethods.IsPatch(ctx.Method) || string.Equals(ctx.Method, "LOCK", StringComparison.Ordinal));
+        var log = new UpstreamLog();
+        ulong tried = 0;
+        var tries = 0;
+        var failStatus = 502;
+        FastCgiResponse? response = null;
+        UpstreamPeer? peer = null;
+        var state = new StderrState(ctx, errorLog);
+        request.StderrLine = state.Write;
+
+        while (true)
+        {
+            peer = group.Select(ctx, tried);
+            if (peer is null)
+            {
+                if (tries == 0)
+                {
+                    errorLog.Write(LogLevel.Error, ctx, "no live upstreams while connecting to upstream", "fastcgi://" + group.Name);
+                    log.Add(group.Name, "502", 0);
+                }
+
+                break;
+            }
+
+            tries++;
+            if (peer.Index < 64)
+            {
+                tried |= 1UL << peer.Index;
+            }
+
+            var attemptStart = time.GetTimestamp();
+            state.Upstream = peer.LogName;
+            state.HeaderRead = false;
+            try
+            {
+                response = await new FastCgiClient(peer.Pool, fcgi.ClientOptions).SendAsync(request, aborted).ConfigureAwait(false);
+            }
+            catch (FastCgiException ex)
+            {
+                group.Release(peer, failed: true);
+                failStatus = ex.IsTimeout ? 504 : 502;
+                log.Add(peer.Name, failStatus.ToString(CultureInfo.InvariantCulture), time.GetElapsedTime(attemptStart).TotalSeconds);
+                errorLog.Write(LogLevel.Error, ctx, Describe(ex, peer, headerPhase: true), peer.LogName);
+                var sent = ex.Kind is not (FastCgiErrorKind.ConnectFailed or FastCgiErrorKind.ConnectTimeout);
+                if (MayRetry(settings, Condition(ex.Kind), tries, maxTries, started, time)
+                    && (!sent || (body.Replayable && (idempotent || settings.NextUpstream.HasFlag(FastCgiNextUpstream.NonIdempotent)))))
+                {
+                    body.Rewind();
+                    continue;
+                }
+
+                peer = null;
+                break;
+            }
+            catch
+            {
+                group.Release(peer, failed: false);
+                throw;
+            }
+
+            state.HeaderRead = true;
+            var status = response.StatusCode;
+            var statusCondition = status switch
+            {
+                500 => FastCgiNextUpstream.Http500,
+                503 => FastCgiNextUpstream.Http503,
+                403 => FastCgiNextUpstream.Http403,
+                404 => FastCgiNextUpstream.Http404,
+                429 => FastCgiNextUpstream.Http429,
+                _ => FastCgiNextUpstream.Off,
+            };
+            if (statusCondition != FastCgiNextUpstream.Off
+                && MayRetry(settings, statusCondition, tries, maxTries, started, time)
+                && body.Replayable && (idempotent || settings.NextUpstream.HasFlag(FastCgiNextUpstream.NonIdempotent))
+                && group.Count > tries)
+            {
+                log.Add(peer.Name, status.ToString(CultureInfo.InvariantCulture), time.GetElapsedTime(attemptStart).TotalSeconds);
+                await response.DisposeAsync().ConfigureAwait(false);
+                response = null;
+                // nginx counts http_500/503 as failures of the server, never http_403/404.
+                group.Release(peer, failed: status is 500 or 503);
+                body.Rewind();
+                continue;
+            }
+
+            log.Add(peer.Name, status.ToString(CultureInfo.InvariantCulture), double.NaN);
+            log.HeaderTimestamp = attemptStart;
+            break;
+        }
+
+        if (response is null)
+        {
+            log.Publish(ctx, time);
+            return PhaseOutcome.WithStatus(failStatus);
+        }
+
+        var failed = false;
+        try
+        {
+            var outcome = await SendResponseAsync(ctx, fcgi, response, state, errorLog).ConfigureAwait(false);
+            failed = state.BodyFailed;
+            return outcome;
+        }
+        finally
+        {
+            await response.DisposeAsync().ConfigureAwait(false);
+            group.Release(peer!, failed);
+            log.Complete(time);
+            log.Publish(ctx, time);
+        }
+    }
+
+    private static async Task<PhaseOutcome> SendResponseAsync(RequestContext ctx, CompiledFastCgi fcgi, FastCgiResponse response, StderrState state, Logging.ErrorLog errorLog)
+    {
+        var http = ctx.Http;
+        var status = response.StatusCode;
+
+        // X-Accel-Redirect: an internal redirect to a URI or named location; the method becomes GET.
+        if (response.GetHeader("X-Accel-Redirect") is { Length: > 0 } accel)
+        {
+            foreach (var name in s_keptOnAccelRedirect)
+            {
+                foreach (var (key, value) in response.Headers)
+                {
+                    if (key.Equals(name, StringComparison.OrdinalIgnoreCase))
+                    {
+                        http.Response.Headers.Append(name, value);
+                    }
+                }
+            }
+
+            if (!HttpMethods.IsHead(ctx.Method))
+            {
+                ctx.Method = HttpMethods.Get;
+            }
+
+            if (accel[0] == '@')
+            {
+                return PhaseOutcome.Named(accel);
+            }
+
+            var query = accel.IndexOf('?', StringComparison.Ordinal);
+            return query < 0 ? PhaseOutcome.Redirect(accel, null) : PhaseOutcome.Redirect(accel[..query], accel[(query + 1)..]);
+        }
+
+        // fastcgi_intercept_errors: a code >= 300 that has an error_page goes to it; other codes pass through.
+        if (fcgi.Source.InterceptErrors && status >= 300 && HasErrorPage(ctx, status))
+        {
+            if (status == 401 && response.GetHeader("WWW-Authenticate") is { } challenge)
+            {
+                http.Response.Headers.WWWAuthenticate = challenge;
+            }
+
+            return PhaseOutcome.WithStatus(status);
+        }
+
+        var buffering = fcgi.Source.Buffering;
+        var headers = http.Response.Headers;
+        http.Response.StatusCode = status;
+        foreach (var (name, value) in response.Headers)
+        {
+            if (fcgi.HiddenHeaders.Contains(name))
+            {
+                if (name.Equals("X-Accel-Buffering", StringComparison.OrdinalIgnoreCase))
+                {
+                    // https://nginx.org/en/docs/http/ngx_http_fastcgi_module.html#fastcgi_buffering
+                    buffering = !value.Equals("no", StringComparison.OrdinalIgnoreCase) && (buffering || value.Equals("yes", StringComparison.OrdinalIgnoreCase));
+                }
+
+                continue;
+            }
+
+            if (name.Equals("X-Accel-Buffering", StringComparison.OrdinalIgnoreCase))
+            {
+                buffering = !value.Equals("no", StringComparison.OrdinalIgnoreCase) && (buffering || value.Equals("yes", StringComparison.OrdinalIgnoreCase));
+            }
+
+            headers.Append(name, value);
+        }
+
+        var discard = HttpMethods.IsHead(ctx.Method) || HttpMethods.IsHead(http.Request.Method) || status is 204 or 304 || (status >= 100 && status < 200);
+        var aborted = http.RequestAborted;
+
+        // Nothing is flushed while the backend's output keeps arriving: a small response leaves in one write
+        // (head, body and last chunk) when the request ends. When the backend pauses, what is there (at
+        // least the head, as nginx sends it once parsed) goes out, so scripts that flush() stream.
+        var writer = http.Response.BodyWriter;
+        var buffer = ArrayPool<byte>.Shared.Rent(CopyChunk);
+        var unflushed = 0;
+        var headSent = false;
+        long sent = 0;
+        try
+        {
+            while (true)
+            {
+                int read;
+                try
+                {
+                    var pending = response.Body.ReadAsync(buffer.AsMemory(0, CopyChunk), aborted);
+                    if (!pending.IsCompleted && (unflushed > 0 || !headSent))
+                    {
+                        // The backend is pausing: give the client what it has so far.
+                        var flushed = await writer.FlushAsync(aborted).ConfigureAwait(false);
+                        unflushed = 0;
+                        headSent = true;
+                        if (flushed.IsCompleted || flushed.IsCanceled)
+                        {
+                            await pending.ConfigureAwait(false);
+                            return PhaseOutcome.Done;
+                        }
+                    }
+
+                    read = await pending.ConfigureAwait(false);
+                }
+                catch (FastCgiException ex)
+                {
+                    state.BodyFailed = true;
+                    errorLog.Write(LogLevel.Error, ctx, Describe(ex, null, headerPhase: false), state.Upstream);
+                    if (!http.Response.HasStarted)
+                    {
+                        // Nothing reached the client yet: answer as if the header had failed.
+                        http.Response.Clear();
+                        return PhaseOutcome.WithStatus(ex.IsTimeout ? 504 : 502);
+                    }
+
+                    // Headers are gone: the honest signal left is to cut the connection (a truncated response).
+                    http.Abort();
+                    return PhaseOutcome.Done;
+                }
+
+                if (read == 0)
+                {
+                    break;
+                }
+
+                if (discard)
+                {
+                    continue;
+                }
+
+                writer.Write(buffer.AsSpan(0, read));
+                sent += read;
+                unflushed += read;
+                if (!buffering || unflushed >= FlushThreshold)
+                {
+                    var flushed = await writer.FlushAsync(aborted).ConfigureAwait(false);
+                    unflushed = 0;
+                    headSent = true;
+                    if (flushed.IsCompleted || flushed.IsCanceled)
+                    {
+                        return PhaseOutcome.Done;
+                    }
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            ctx.BodyBytesSent += sent;
+        }
+
+        return PhaseOutcome.Done;
+    }
+
+    private static bool HasErrorPage(RequestContext ctx, int status)
+    {
+        var compiled = ctx.Compiled!;
+        return compiled.ErrorPages.ContainsKey(status) && (!ctx.ErrorPageUsed || compiled.Source.RecursiveErrorPages);
+    }
+
+    private static FastCgiRequest BuildRequest(RequestContext ctx, CompiledFastCgi fcgi)
+    {
+        var request = new FastCgiRequest();
+        var list = request.Params;
+        foreach (var param in fcgi.Params)
+        {
+            if (param.ConstantValue is { } constant)
+            {
+                list.Add(new(param.NameBytes, constant));
+                continue;
+            }
+
+            var value = param.Value.Evaluate(ctx);
+            if (param.IfNotEmpty && value.Length == 0)
+            {
+                continue;
+            }
+
+            list.Add(new(param.NameBytes, Encoding.UTF8.GetBytes(value)));
+        }
+
+        // fastcgi_pass_request_headers on: every request header as HTTP_NAME ("-" -> "_", upper case).
+        // nginx (underscores_in_headers off) drops names with "_", so "X_Real_IP" cannot pose as "X-Real-IP";
+        // a name also set by fastcgi_param (e.g. HTTP_PROXY "") is not sent twice.
+        foreach (var (name, values) in ctx.Http.Request.Headers)
+        {
+            if (name.Contains('_', StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            var (paramName, paramBytes) = HttpParamName(name);
+            if (fcgi.ExplicitHttpParams.Count > 0 && fcgi.ExplicitHttpParams.Contains(paramName))
+            {
+                continue;
+            }
+
+            string value = values.Count == 1
+                ? values[0] ?? ""
+                : string.Join(name.Equals("Cookie", StringComparison.OrdinalIgnoreCase) ? "; " : ", ", values.ToArray());
+            list.Add(new(paramBytes, Encoding.UTF8.GetBytes(value)));
+        }
+
+        return request;
+    }
+
+    private static (string Name, byte[] Bytes) HttpParamName(string header)
+    {
+        if (s_httpParamNames.TryGetValue(header, out var cached))
+        {
+            return cached;
+        }
+
+        var name = string.Create(header.Length + 5, header, static (span, h) =>
+        {
+            "HTTP_".CopyTo(span);
+            for (var i = 0; i < h.Length; i++)
+            {
+                var c = h[i];
+                span[5 + i] = c == '-' ? '_' : char.ToUpperInvariant(c);
+            }
+        });
+        var entry = (name, Encoding.ASCII.GetBytes(name));
+        if (s_httpParamNames.Count < 512)
+        {
+            s_httpParamNames.TryAdd(header, entry);
+        }
+
+        return entry;
+    }
+
+    private static FastCgiNextUpstream Condition(FastCgiErrorKind kind) => kind switch
+    {
+        FastCgiErrorKind.ConnectTimeout or FastCgiErrorKind.SendTimeout or FastCgiErrorKind.ReadTimeout => FastCgiNextUpstream.Timeout,
+        FastCgiErrorKind.ProtocolError or FastCgiErrorKind.InvalidResponseHeader or FastCgiErrorKind.HeaderTooLarge => FastCgiNextUpstream.InvalidHeader,
+        _ => FastCgiNextUpstream.Error,
+    };
+
+    private static bool MayRetry(FastCgiSettings settings, FastCgiNextUpstream condition, int tries, int maxTries, long started, TimeProvider time) =>
+        (settings.NextUpstream & condition) != 0
+        && tries < maxTries
+        && (settings.NextUpstreamTimeout <= TimeSpan.Zero || time.GetElapsedTime(started) < settings.NextUpstreamTimeout);
+
+    /// <summary>nginx's error log wording for upstream failures (ngx_http_upstream.c, ngx_http_fastcgi_module.c).</summary>
+    private static string Describe(FastCgiException ex, UpstreamPeer? peer, bool headerPhase)
+    {
+        var phase = headerPhase ? "while reading response header from upstream" : "while reading upstream";
+        switch (ex.Kind)
+        {
+            case FastCgiErrorKind.ConnectFailed:
+                var socket = ex.InnerException as SocketException;
+                var errno = socket?.NativeErrorCode ?? 111;
+                var text = socket?.Message ?? "Connection refused";
+                return peer is { EndPoint.IsUnixSocket: true }
+                    ? $"connect() to {peer.Name} failed ({errno}: {text}) while connecting to upstream"
+                    : $"connect() failed ({errno}: {text}) while connecting to upstream";
+            case FastCgiErrorKind.ConnectTimeout:
+                return "upstream timed out (110: Connection timed out) while connecting to upstream";
+            case FastCgiErrorKind.SendTimeout:
+                return "upstream timed out (110: Connection timed out) while sending request to upstream";
+            case FastCgiErrorKind.ReadTimeout:
+                return "upstream timed out (110: Connection timed out) " + phase;
+            case FastCgiErrorKind.BackendClosed:
+                return "upstream prematurely closed FastCGI stdout " + phase;
+            case FastCgiErrorKind.InvalidResponseHeader:
+                return "upstream sent invalid header " + phase;
+            case FastCgiErrorKind.HeaderTooLarge:
+                return "upstream sent too big header " + phase;
+            case FastCgiErrorKind.RequestRejected:
+                return $"upstream rejected the request ({ex.ProtocolStatus}) " + phase;
+            default:
+                return $"upstream sent invalid FastCGI response ({ex.Message.TrimEnd('.')}) " + phase;
+        }
+    }
+
+    /// <summary>Routes FCGI_STDERR lines to the error log with nginx's wording.</summary>
+    private sealed class StderrState(RequestContext ctx, Logging.ErrorLog errorLog)
+    {
+        public string? Upstream { get; set; }
+
+        public bool HeaderRead { get; set; }
+
+        public bool BodyFailed { get; set; }
+
+        public void Write(string line) =>
+            errorLog.Write(
+                LogLevel.Error,
+                ctx,
+                HeaderRead
+                    ? $"FastCGI sent in stderr: \"{line}\" while reading upstream"
+                    : $"FastCGI sent in stderr: \"{line}\" while reading response header from upstream",
+                Upstream);
+    }
+
+    /// <summary>$upstream_addr, $upstream_status, $upstream_response_time (one entry per server tried, ", "-separated).</summary>
+    private sealed class UpstreamLog
+    {
+        private StringBuilder? _addr;
+        private StringBuilder? _status;
+        private StringBuilder? _time;
+        private string? _lastAddr;
+        private string? _lastStatus;
+        private double _lastTime = double.NaN;
+
+        public long HeaderTimestamp { get; set; }
+
+        public void Add(string addr, string status, double seconds)
+        {
+            if (_lastAddr is not null)
+            {
+                if (_addr is null)
+                {
+                    _addr = new StringBuilder(_lastAddr);
+                    _status = new StringBuilder(_lastStatus);
+                    _time = new StringBuilder();
+                }
+
+                _addr.Append(", ").Append(addr);
+                _status!.Append(", ").Append(status);
+                _time!.Append(Seconds(_lastTime)).Append(", ");
+            }
+
+            _lastAddr = addr;
+            _lastStatus = status;
+            _lastTime = seconds;
+        }
+
+        public void Complete(TimeProvider time)
+        {
+            if (double.IsNaN(_lastTime) && HeaderTimestamp != 0)
+            {
+                _lastTime = time.GetElapsedTime(HeaderTimestamp).TotalSeconds;
+            }
+        }
+
+        public void Publish(RequestContext ctx, TimeProvider time)
+        {
+            if (_lastAddr is null)
+            {
+                return;
+            }
+
+            var user = ctx.UserVariables ??= new Dictionary<string, string>(StringComparer.Ordinal);
+            user["upstream_addr"] = _addr?.ToString() ?? _lastAddr;
+            user["upstream_status"] = _status?.ToString() ?? _lastStatus!;
+            var last = double.IsNaN(_lastTime) ? 0 : _lastTime;
+            user["upstream_response_time"] = _time is null ? Seconds(last) : _time.ToString() + Seconds(last);
+        }
+
+        private static string Seconds(double seconds) =>
+            double.IsNaN(seconds) ? "-" : Math.Max(0, seconds).ToString("0.000", CultureInfo.InvariantCulture);
+    }
 }

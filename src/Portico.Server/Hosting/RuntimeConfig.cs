@@ -37,6 +37,9 @@ internal sealed class RuntimeConfig : IAsyncDisposable
 
     public required AutoindexResponder Autoindex { get; init; }
 
+    /// <summary>Upstream groups, connection pools and compiled fastcgi settings of this snapshot.</summary>
+    public required Portico.Server.FastCgi.FastCgiRuntime FastCgi { get; init; }
+
     /// <summary>The process's logs (shared across snapshots; a snapshot's Build loads its log config).</summary>
     public LogManager Logs { get; }
 
@@ -78,8 +81,9 @@ internal sealed class RuntimeConfig : IAsyncDisposable
             }
         }
 
+        var fastCgi = Portico.Server.FastCgi.FastCgiRuntime.Build(http, scope, time);
         logs.Load(config, scope);
-        return new RuntimeConfig(config, table, servers[0], new OpenFileCache(time), logs) { Autoindex = new AutoindexResponder(time) };
+        return new RuntimeConfig(config, table, servers[0], new OpenFileCache(time), logs) { Autoindex = new AutoindexResponder(time), FastCgi = fastCgi };
     }
 
     /// <summary>The logs outlive snapshots; the host disposes them once at exit.</summary>

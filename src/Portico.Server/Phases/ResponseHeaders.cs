@@ -42,6 +42,15 @@ internal static class ResponseHeaders
         var headers = response.Headers;
         headers.Server = settings.ServerHeader;
 
+        // ngx_http_header_filter drops Last-Modified unless the status is 200, 206 or 304, and
+        // the range filter offers Accept-Ranges only on 200: an error_page served from a file
+        // (404 with the page's body) carries neither.
+        if (code is not (200 or 206 or 304))
+        {
+            headers.LastModified = default;
+            headers.AcceptRanges = default;
+        }
+
         var location = headers.Location;
         if (location.Count == 1 && location[0] is { Length: > 0 } l && l[0] == '/')
         {

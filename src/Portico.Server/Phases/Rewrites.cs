@@ -45,12 +45,13 @@ internal static class Rewrites
         return new PhaseOutcome(PhaseOutcomeKind.Text, ret.Code, text);
     }
 
-    /// <summary>Sends <c>return CODE TEXT</c>: the text as the body, typed with <c>default_type</c>.</summary>
+    /// <summary>Sends <c>return CODE TEXT</c>: the text as the body.</summary>
     public static async Task<PhaseOutcome> WriteTextAsync(RequestContext ctx, int code, string text)
     {
         var response = ctx.Http.Response;
         response.StatusCode = code;
-        response.ContentType = ctx.Settings.DefaultType;
+        // ngx_http_send_response types the text like a file: by $uri's extension, else default_type.
+        response.ContentType = ctx.Compiled!.MimeTypes.Resolve(ctx.Uri);
         var body = System.Text.Encoding.UTF8.GetBytes(text);
         response.ContentLength = body.Length;
         if (!HttpMethods.IsHead(ctx.Http.Request.Method))

@@ -21,11 +21,19 @@ internal static class SpecialResponse
             return;
         }
 
+        // The page replaces whatever the handler started, but not the headers that describe the
+        // status itself: Location for redirects, Content-Range (bytes */len) for 416.
         var location = response.Headers.Location;
+        var contentRange = response.Headers.ContentRange;
         response.Headers.Clear();
         if (code is 301 or 302 or 303 or 307 or 308 && location.Count > 0)
         {
             response.Headers.Location = location;
+        }
+
+        if (code == 416 && contentRange.Count > 0)
+        {
+            response.Headers.ContentRange = contentRange;
         }
 
         response.StatusCode = code;

@@ -20,8 +20,12 @@ internal sealed record OpenFileCacheOptions
     /// </summary>
     public bool CacheErrors { get; init; }
 
-    /// <summary>Files up to this size are kept in memory and served without opening them.</summary>
-    public int MaxContentBytes { get; init; } = 64 * 1024;
+    /// <summary>
+    /// Files up to this size are kept in memory and served without opening them (h2o's file
+    /// cache). 1 MB covers typical page assets; the benchmark against nginx's sendfile showed
+    /// 100 KB files at 0.7x when read per request, so the threshold is not 64 KB.
+    /// </summary>
+    public int MaxContentBytes { get; init; } = 1024 * 1024;
 
     /// <summary>Total bytes of file contents kept in memory, across entries.</summary>
     public long MaxTotalContentBytes { get; init; } = 64L * 1024 * 1024;

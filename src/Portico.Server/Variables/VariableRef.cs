@@ -195,6 +195,12 @@ internal readonly struct VariableRef
                 }
 
             case VariableKind.Declared:
+                if (FastCgi.FastCgiVariables.Serves(Arg!))
+                {
+                    // Computed from the current location and $uri (try_files may read it before the handler runs).
+                    return FastCgi.FastCgiVariables.Get(ctx, Arg!);
+                }
+
                 if (ctx.UserVariables is { } user && user.TryGetValue(Arg!, out var v))
                 {
                     return v;

@@ -24,6 +24,7 @@ internal sealed class VariableScope
         "upstream_bytes_sent", "upstream_cache_status", "proxy_host", "proxy_port",
         "proxy_add_x_forwarded_for", "realpath_root", "gzip_ratio", "limit_rate", "ssl_protocol",
         "ssl_cipher", "ssl_server_name", "ssl_session_reused", "ssl_client_verify",
+        "request_body_file",
     ];
 
     private readonly FrozenSet<string> _names;

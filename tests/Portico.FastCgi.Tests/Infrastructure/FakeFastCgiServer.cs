@@ -60,8 +60,9 @@ internal sealed class FakeFastCgiServer : IAsyncDisposable
                 }));
             }
         }
-        catch (OperationCanceledException)
+        catch (Exception ex) when (_stop.IsCancellationRequested && ex is OperationCanceledException or ObjectDisposedException or InvalidOperationException or SocketException)
         {
+            // Stopped, possibly before the loop reached its first accept.
         }
     }
 

@@ -50,11 +50,19 @@ public sealed class CompiledValueTests
     [Fact]
     public void Handler_variables_read_user_variables_and_are_empty_when_unset()
     {
-        var value = Compile("[$fastcgi_script_name]");
+        var value = Compile("[$upstream_addr]");
         var ctx = TestRequests.Get();
         Assert.Equal("[]", value.Evaluate(ctx));
-        ctx.UserVariables = new Dictionary<string, string> { ["fastcgi_script_name"] = "/index.php" };
-        Assert.Equal("[/index.php]", value.Evaluate(ctx));
+        ctx.UserVariables = new Dictionary<string, string> { ["upstream_addr"] = "127.0.0.1:9000" };
+        Assert.Equal("[127.0.0.1:9000]", value.Evaluate(ctx));
+    }
+
+    [Fact]
+    public void Fastcgi_script_name_defaults_to_the_uri()
+    {
+        // ngx_http_fastcgi_script_name_variable: without fastcgi_split_path_info it is $uri.
+        var ctx = TestRequests.Get("/app/x.php");
+        Assert.Equal("[/app/x.php]", Compile("[$fastcgi_script_name]").Evaluate(ctx));
     }
 
     [Fact]

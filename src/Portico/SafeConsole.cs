@@ -13,15 +13,9 @@ internal static class SafeConsole
             Console.Error.WriteLine(line);
             Console.Error.Flush();
         }
-        catch (IOException)
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or UnauthorizedAccessException)
         {
-        }
-        catch (ObjectDisposedException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-            // .NET maps EBADF (a closed descriptor) to this.
+            // .NET maps EBADF (a closed descriptor) to UnauthorizedAccessException.
         }
     }
 
@@ -32,15 +26,9 @@ internal static class SafeConsole
             Console.Out.Write(text);
             Console.Out.Flush();
         }
-        catch (IOException)
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or UnauthorizedAccessException)
         {
-        }
-        catch (ObjectDisposedException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-            // .NET maps EBADF (a closed descriptor) to this.
+            // .NET maps EBADF (a closed descriptor) to UnauthorizedAccessException.
         }
     }
 }

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Side-by-side PHP throughput: one php-fpm pool (pm=static) behind Debian's nginx and behind the
+# NativeAOT portico binary, the same config for both (fastcgi_keep_conn on + upstream keepalive),
+# loaded in turn by wrk from this machine (loopback only, bounded duration).
+# Prints requests/s for each and the ratio portico/nginx.
+# Usage: [KEEPALIVE=4] [PORTICO_BIN=path] bench/php-vs-nginx.sh [seconds] [php-fpm children] [wrk connections]
+# keepalive must stay below the children count: each kept connection pins a php-fpm worker, and with
+# keepalive == children new connections queue behind idle pinned workers (both servers stall).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-10}
+children=${2:-8}
+keepalive=${KEEPALIVE:-4}
+conns=${3:-32}
+fpm=${PORTICO_PHP_FPM:-$(ls /usr/sbin/php-fpm* 2>/dev/null | sort | tail -1)}
+work=$(mktemp -d /tmp/portico-phpbench.XXXXXX)
+cleanup() {
+  for f in "$work"/*.pid; do [ -f "$f" ] && kill "$(cat "$f" 2>/dev/null)" 2>/dev/null || true; done
+  sleep 0.3
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)"; exit 1; }
+[ -x "$fpm" ] || { echo "php-fpm is not installed"; exit 1; }
+bin=${PORTICO_BIN:-}
+if [ -z "$bin" ]; then dotnet publish src/Portico -c Release -r linux-x64 -o "$work/bin" >/dev/null; bin="$work/bin/portico"; fi
+
+mkdir -p "$work/www" "$work/nginx/logs" "$work/portico"
+echo '<?php echo "Hello, World!\n";' > "$work/www/hello.php"
+cp /etc/nginx/fastcgi_params "$work/fastcgi_params" 2>/dev/null || cp src/Portico.Config/conf/fastcgi_params "$work/fastcgi_params"
+
+fport=$((19100 + RANDOM % 500)); nport=$((fport + 1)); pport=$((fport + 2))
+cat > "$work/fpm.conf" <<CONF
+[global]
+daemonize = no
+error_log = $work/fpm.log
+pid = $work/fpm.pid
+[bench]
+$( [ "$(id -u)" = 0 ] && echo "user = root" )
+listen = 127.0.0.1:$fport
+listen.backlog = 1024
+pm = static
+pm.max_children = $children
+pm.max_requests = 0
+CONF
+
+conf() { cat <<CONF
+daemon off;
+master_process off;
+worker_processes 1;
+pid $work/$1.pid;
+error_log $work/$1-error.log;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    upstream php { server 127.0.0.1:$fport; keepalive $keepalive; }
+    server {
+        listen 127.0.0.1:$2;
+        root $work/www;
+        location ~ \.php\$ {
+            include fastcgi_params;
+            fastcgi_param SCRIPT_FILENAME \$document_root\$fastcgi_script_name;
+            fastcgi_keep_conn on;
+            fastcgi_pass php;
+        }
+    }
+}
+CONF
+}
+conf nginx $nport > "$work/nginx.conf"
+conf portico $pport > "$work/portico.conf"
+
+"$fpm" --nodaemonize --fpm-config "$work/fpm.conf" $( [ "$(id -u)" = 0 ] && echo -R ) 2>/dev/null &
+echo $! > "$work/fpm-master.pid"
+/usr/sbin/nginx -p "$work/nginx/" -c "$work/nginx.conf" -e stderr 2>"$work/nginx.stderr" &
+"$bin" -p "$work/portico/" -c "$work/portico.conf" 2>/dev/null &
+echo $! > "$work/portico-proc.pid"
+sleep 1.5
+curl -fsS "http://127.0.0.1:$nport/hello.php" >/dev/null || { cat "$work/nginx.stderr" "$work/nginx-error.log" 2>/dev/null; exit 1; }
+curl -fsS "http://127.0.0.1:$pport/hello.php" >/dev/null
+
+run() { wrk -t2 -c"$conns" -d"${secs}s" "http://127.0.0.1:$1/hello.php" | awk '/Requests\/sec/ {print $2} /Non-2xx|Socket errors/ {print "  " $0 > "/dev/stderr"}'; }
+echo "php-fpm: $children static children; upstream keepalive $keepalive; wrk -t2 -c$conns -d${secs}s; GET /hello.php"
+run $nport >/dev/null; run $pport >/dev/null   # warm up (php opcache, JIT-free AOT paths, pools)
+n=$(run $nport); p=$(run $pport)
+printf '%-10s %12s\n' nginx "$n" portico "$p"
+printf '%-10s %12.2f\n' ratio "$(echo "$p / $n" | bc -l)"

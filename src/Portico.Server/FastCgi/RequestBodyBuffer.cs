@@ -1,0 +1,143 @@
+using System.Buffers;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Portico.Server.Phases;
+
+namespace Portico.Server.FastCgi;
+
+/// <summary>
+/// The request body as the FastCGI handler sends it. With <c>fastcgi_request_buffering on</c> (the default)
+/// the whole body is read before a backend connection is taken (a slow upload does not pin a php-fpm
+/// worker): into memory up to <c>client_body_buffer_size</c>, else into a temp file
+/// (<c>$request_body_file</c>). A chunked body is always buffered, since php-fpm needs CONTENT_LENGTH
+/// (nginx 1.22 buffers chunked bodies for FastCGI too). <c>client_max_body_size</c> is enforced while
+/// reading, so a chunked body that grows too large gets 413 as nginx does. Kept on the request's features,
+/// so an internal redirect to another FastCGI location reuses it; disposed with the response.
+/// </summary>
+internal sealed class RequestBodyBuffer : IAsyncDisposable
+{
+    private const int ChunkSize = 64 * 1024;
+
+    private RequestBodyBuffer(Stream? stream, long length, bool replayable, string? filePath)
+    {
+        Stream = stream;
+        Length = length;
+        Replayable = replayable;
+        FilePath = filePath;
+    }
+
+    /// <summary>The body to send, or null when there is none.</summary>
+    public Stream? Stream { get; }
+
+    public long Length { get; }
+
+    /// <summary>True when the body can be sent again (buffered), so another upstream server may be tried.</summary>
+    public bool Replayable { get; }
+
+    public string? FilePath { get; }
+
+    public static RequestBodyBuffer Empty { get; } = new(null, 0, true, null);
+
+    /// <summary>Rewinds a buffered body before a retry.</summary>
+    public void Rewind()
+    {
+        if (Stream is { CanSeek: true } s)
+        {
+            s.Position = 0;
+        }
+    }
+
+    /// <summary>Reads (or reuses) the body; null <paramref name="tooLarge"/> means success.</summary>
+    public static async Task<(RequestBodyBuffer? Body, long TooLarge)> ReadAsync(RequestContext ctx, bool requestBuffering)
+    {
+        var http = ctx.Http;
+        if (http.Features.Get<Holder>() is { } held)
+        {
+            held.Body.Rewind();
+            return (held.Body, 0);
+        }
+
+        var request = http.Request;
+        var declared = request.ContentLength;
+        var chunked = declared is null && http.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true;
+        if (!chunked && (declared ?? 0) == 0)
+        {
+            return (Empty, 0);
+        }
+
+        if (!requestBuffering && !chunked)
+        {
+            // fastcgi_request_buffering off: stream the body while the backend reads it (not replayable).
+            var streamed = new RequestBodyBuffer(request.Body, declared!.Value, replayable: false, null);
+            Keep(http, streamed);
+            return (streamed, 0);
+        }
+
+        var limit = ctx.Settings.ClientMaxBodySize;
+        var memoryLimit = Math.Max(0, ctx.Settings.ClientBodyBufferSize);
+        Stream target = declared is { } d && d <= memoryLimit ? new MemoryStream((int)d) : new MemoryStream();
+        string? path = null;
+        var buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
+        long total = 0;
+        try
+        {
+            while (true)
+            {
+                var read = await request.Body.ReadAsync(buffer.AsMemory(0, ChunkSize), http.RequestAborted).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                total += read;
+                if (limit > 0 && total > limit)
+                {
+                    await target.DisposeAsync().ConfigureAwait(false);
+                    return (null, total);
+                }
+
+                if (path is null && target.Length + read > memoryLimit)
+                {
+                    // Spill to a temp file (nginx: "a client request body is buffered to a temporary file").
+                    path = Path.Combine(Path.GetTempPath(), "portico-body-" + Guid.NewGuid().ToString("N"));
+                    var file = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read, 1, FileOptions.DeleteOnClose);
+                    var memory = (MemoryStream)target;
+                    await file.WriteAsync(memory.GetBuffer().AsMemory(0, (int)memory.Length), http.RequestAborted).ConfigureAwait(false);
+                    target = file;
+                }
+
+                await target.WriteAsync(buffer.AsMemory(0, read), http.RequestAborted).ConfigureAwait(false);
+            }
+        }
+        catch
+        {
+            await target.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        target.Position = 0;
+        if (chunked)
+        {
+            // $content_length (CONTENT_LENGTH) is the length read, as nginx sets it after a chunked body.
+            request.ContentLength = total;
+        }
+
+        var body = new RequestBodyBuffer(total == 0 ? null : target, total, replayable: true, path);
+        Keep(http, body);
+        return (body, 0);
+    }
+
+    private static void Keep(HttpContext http, RequestBodyBuffer body)
+    {
+        http.Features.Set(new Holder(body));
+        http.Response.RegisterForDisposeAsync(body);
+    }
+
+    public ValueTask DisposeAsync() => Stream is FileStream or MemoryStream ? Stream.DisposeAsync() : ValueTask.CompletedTask;
+
+    private sealed record Holder(RequestBodyBuffer Body);
+}

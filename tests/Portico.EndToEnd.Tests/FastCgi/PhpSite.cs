@@ -1,0 +1,105 @@
+using System.Globalization;
+
+namespace Portico.EndToEnd.Tests.FastCgi;
+
+/// <summary>
+/// A document root with the test PHP scripts, a private php-fpm and the real portico binary serving
+/// <see cref="Config"/> (an http block; <c>{port}</c>, <c>{root}</c>, <c>{tcp}</c>, <c>{unix}</c> and
+/// <c>{dead}</c> — a port nothing listens on — are filled in).
+/// </summary>
+public abstract class PhpSite : IAsyncLifetime
+{
+    private TempDir? _dir;
+    private PorticoProcess? _portico;
+
+    protected abstract string Config { get; }
+
+    protected virtual int Workers => 3;
+
+    /// <summary>Use Debian's /etc/nginx/fastcgi_params (as nginx does) instead of the embedded one.</summary>
+    protected virtual bool UseSystemFastCgiParams => false;
+
+    public int Port { get; private set; }
+
+    public int DeadPort { get; private set; }
+
+    public string Root => _dir!.Path;
+
+    public string ErrorLogPath => Path.Combine(Root, "portico", "error.log");
+
+    public string AccessLogPath => Path.Combine(Root, "portico", "access.log");
+
+    public PhpFpm? Fpm { get; private set; }
+
+    public PorticoProcess Portico => _portico!;
+
+    public bool Available => _portico is not null;
+
+    public async Task InitializeAsync()
+    {
+        if (!File.Exists(PhpFpm.Binary) && Environment.GetEnvironmentVariable("CI") != "true")
+        {
+            return; // the tests skip visibly (RequiresFact); under CI=true they fail instead.
+        }
+
+        _dir = new TempDir();
+        PhpTestScripts.WriteTo(Path.Combine(Root, "www"));
+        Fpm = await PhpFpm.StartAsync(Path.Combine(Root, "fpm"), Workers);
+        Port = FreePort.Next();
+        DeadPort = FreePort.Next();
+        if (UseSystemFastCgiParams && File.Exists("/etc/nginx/fastcgi_params"))
+        {
+            _dir.Write("portico/fastcgi_params", await File.ReadAllTextAsync("/etc/nginx/fastcgi_params"));
+        }
+
+        var conf = _dir.Write("portico/portico.conf", "daemon off;\nmaster_process off;\nworker_processes 1;\nerror_log " + ErrorLogPath + " info;\nevents { worker_connections 256; }\n" + Expand(Config, Port));
+        _portico = PorticoProcess.Start(Root, "-p", Path.Combine(Root, "portico") + "/", "-c", conf);
+        await _portico.WaitForPortAsync(Port);
+        await OnStartedAsync();
+    }
+
+    /// <summary>Runs after php-fpm and portico are up (e.g. to start nginx beside them).</summary>
+    protected virtual Task OnStartedAsync() => Task.CompletedTask;
+
+    /// <summary>Runs first on dispose.</summary>
+    protected virtual ValueTask OnDisposingAsync() => ValueTask.CompletedTask;
+
+    public string Expand(string config, int port) =>
+        config.Replace("{port}", port.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)
+              .Replace("{root}", Root, StringComparison.Ordinal)
+              .Replace("{tcp}", Fpm!.Tcp, StringComparison.Ordinal)
+              .Replace("{unix}", Fpm.Unix, StringComparison.Ordinal)
+              .Replace("{dead}", "127.0.0.1:" + DeadPort.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal);
+
+    /// <summary>Waits (bounded) until the error log contains <paramref name="text"/>; returns the log.</summary>
+    public async Task<string> WaitForErrorLogAsync(string text)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (true)
+        {
+            var log = File.Exists(ErrorLogPath) ? await File.ReadAllTextAsync(ErrorLogPath) : "";
+            if (log.Contains(text, StringComparison.Ordinal) || DateTime.UtcNow > deadline)
+            {
+                return log;
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        await OnDisposingAsync();
+        if (_portico is not null)
+        {
+            await _portico.DisposeAsync();
+        }
+
+        if (Fpm is not null)
+        {
+            await Fpm.DisposeAsync();
+        }
+
+        _dir?.Dispose();
+    }
+}

@@ -1,0 +1,186 @@
+using System.Text.Json;
+
+namespace Portico.EndToEnd.Tests.FastCgi;
+
+/// <summary>The same PHP site under real nginx and under portico, both passing to one php-fpm pool.</summary>
+public sealed class SideBySidePhpSite : PhpSite
+{
+    private NginxProcess? _nginx;
+
+    public int NginxPort { get; private set; }
+
+    protected override bool UseSystemFastCgiParams => true;
+
+    protected override string Config => """
+        http {
+            include /etc/nginx/mime.types;
+            default_type application/octet-stream;
+            access_log off;
+            upstream php { server {tcp}; keepalive 2; }
+            server {
+                listen 127.0.0.1:{port};
+                server_name localhost;
+                root {root}/www;
+                index index.php index.html;
+                location /protected/ { internal; }
+                location /errors/ { internal; }
+                location @fallback { return 200 "named fallback for $uri\n"; }
+                location / { try_files $uri $uri/ /index.php?$args; }
+
+                location ~ ^/split/.+\.php(/|$) {
+                    fastcgi_split_path_info ^/split(/.+?\.php)(/.*)$;
+                    include fastcgi_params;
+                    fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
+                    fastcgi_param PATH_INFO $fastcgi_path_info;
+                    fastcgi_pass php;
+                }
+
+                location ~ ^/safe/.+\.php(/|$) {
+                    fastcgi_split_path_info ^/safe(/.+?\.php)(/.*)$;
+                    try_files $fastcgi_script_name =404;
+                    include fastcgi_params;
+                    fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
+                    fastcgi_param PATH_INFO $fastcgi_path_info;
+                    fastcgi_pass php;
+                }
+
+                location ~ ^/intercept/(.+\.php)$ {
+                    fastcgi_intercept_errors on;
+                    error_page 404 /errors/404.html;
+                    include fastcgi_params;
+                    fastcgi_param SCRIPT_FILENAME $document_root/$1;
+                    fastcgi_pass php;
+                }
+
+                location ~ \.php$ {
+                    include fastcgi_params;
+                    fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
+                    fastcgi_keep_conn on;
+                    fastcgi_pass php;
+                }
+            }
+        }
+        """;
+
+    protected override async Task OnStartedAsync()
+    {
+        if (!File.Exists(NginxProcess.Binary))
+        {
+            return;
+        }
+
+        NginxPort = FreePort.Next();
+        var prefix = Path.Combine(Root, "nginx");
+        Directory.CreateDirectory(prefix);
+        File.Copy("/etc/nginx/fastcgi_params", Path.Combine(prefix, "fastcgi_params"));
+        _nginx = await NginxProcess.StartAsync(prefix, Expand(Config, NginxPort), NginxPort);
+    }
+
+    protected override async ValueTask OnDisposingAsync()
+    {
+        if (_nginx is not null)
+        {
+            await _nginx.DisposeAsync();
+        }
+    }
+}
+
+public sealed class SideBySidePhpTests(SideBySidePhpSite site) : IClassFixture<SideBySidePhpSite>
+{
+    private static readonly string[] s_keyHeaders = ["Content-Type", "Location", "Set-Cookie", "X-Custom", "X-Powered", "Transfer-Encoding", "X-Accel-Redirect", "Status"];
+
+    [RequiresTheory(PhpFpm.Binary, NginxProcess.Binary)]
+    [InlineData("/hello.php")]
+    [InlineData("/query.php?a=1&b=two%20words")]
+    [InlineData("/status.php")]
+    [InlineData("/redirect.php")]
+    [InlineData("/notfound.php")]
+    [InlineData("/split/pathinfo.php/some/extra")]
+    [InlineData("/split/pathinfo.php")]
+    [InlineData("/safe/pathinfo.php/some/extra")]
+    [InlineData("/safe/pathinfo.php/a%0Ab")]
+    [InlineData("/safe/missing.php")]
+    [InlineData("/2024/01/hello-world/")]
+    [InlineData("/?p=1")]
+    [InlineData("/wp/style.css")]
+    [InlineData("/accel.php")]
+    [InlineData("/accelnamed.php")]
+    [InlineData("/intercept/notfound.php")]
+    [InlineData("/intercept/status.php")]
+    [InlineData("/missing.php")]
+    public async Task Same_status_key_headers_and_body_as_nginx(string target)
+    {
+        var nginx = await RawHttp.GetAsync(site.NginxPort, target);
+        var portico = await RawHttp.GetAsync(site.Port, target);
+
+        Assert.Equal(nginx.Status, portico.Status);
+        foreach (var name in s_keyHeaders)
+        {
+            if (name == "Transfer-Encoding" && nginx.Body.Length == 0)
+            {
+                // An empty body: nginx sends an empty chunked body, Kestrel "Content-Length: 0"; both frame it.
+                continue;
+            }
+
+            if (name == "Content-Type" && target.StartsWith("/accel", StringComparison.Ordinal))
+            {
+                // Known difference (outside the FastCGI handler): after X-Accel-Redirect nginx keeps the
+                // backend's Content-Type, portico's static and return handlers set their own.
+                continue;
+            }
+
+            var expected = string.Join(" | ", nginx.HeaderValues(name));
+            var actual = string.Join(" | ", portico.HeaderValues(name));
+            if (name == "Location")
+            {
+                // Known difference (ResponseHeaders, outside the FastCGI handler): nginx passes a relative
+                // Location from an upstream unchanged; portico makes every relative Location absolute.
+                expected = expected.Replace($":{site.NginxPort}/", ":PORT/", StringComparison.Ordinal);
+                actual = actual.Replace($":{site.Port}/", ":PORT/", StringComparison.Ordinal);
+                if (!expected.StartsWith("http", StringComparison.Ordinal))
+                {
+                    actual = actual.Replace("http://localhost:PORT/", "/", StringComparison.Ordinal);
+                }
+            }
+
+            Assert.True(expected == actual, $"{name}: nginx \"{expected}\", portico \"{actual}\"");
+        }
+
+        if (nginx.Status < 400 || nginx.Header("Content-Type")?.StartsWith("text/html", StringComparison.Ordinal) != true || target.EndsWith(".php", StringComparison.Ordinal))
+        {
+            Assert.Equal(nginx.BodyText.Replace("nginx/1.22.1", "X"), portico.BodyText.Replace("portico/0.1.0", "X"));
+        }
+    }
+
+    [RequiresTheory(PhpFpm.Binary, NginxProcess.Binary)]
+    [InlineData("/server.php?x=1&y=2", "")]
+    [InlineData("/split/server.php/a/b", "")]
+    [InlineData("/safe/server.php/a/b", "")]
+    [InlineData("/server.php", "X-Forwarded-For: 10.1.1.1\r\nX_Dropped: 1\r\nCookie: a=1; b=2\r\nAccept: text/html\r\n")]
+    public async Task Same_cgi_params_as_nginx(string target, string headers)
+    {
+        var nginx = Vars(await RawHttp.GetAsync(site.NginxPort, target, extraHeaders: headers));
+        var portico = Vars(await RawHttp.GetAsync(site.Port, target, extraHeaders: headers));
+
+        string[] port = ["SERVER_PORT", "REMOTE_PORT", "HTTP_HOST", "SERVER_SOFTWARE", "REQUEST_TIME", "REQUEST_TIME_FLOAT", "PHP_SELF_PORT"];
+        foreach (var (name, value) in nginx)
+        {
+            if (port.Contains(name))
+            {
+                continue;
+            }
+
+            Assert.True(portico.TryGetValue(name, out var mine), $"portico did not send {name} (nginx: \"{value}\")");
+            Assert.True(value == mine, $"{name}: nginx \"{value}\", portico \"{mine}\"");
+        }
+
+        Assert.Equal(nginx.Keys.Except(port).Order(), portico.Keys.Except(port).Order());
+    }
+
+    private static Dictionary<string, string> Vars(RawResponse response)
+    {
+        Assert.Equal(200, response.Status);
+        var server = JsonDocument.Parse(response.Body).RootElement.GetProperty("server");
+        return server.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.ToString());
+    }
+}
