@@ -47,6 +47,9 @@ public sealed partial class RejectedRequestTests
             Assert.InRange(response.Status, 400, 499);
             statuses.Add(response.Status);
             bytes.Add(response.StatusLine.Length + 2 + response.Headers.Sum(h => h.Key.Length + 2 + h.Value.Length + 2) + 2 + response.Body.Length);
+
+            // One connection per request: wait for its line so the file order is the send order.
+            await LogServer.WaitForLinesAsync(server.Log("json.log"), statuses.Count);
         }
 
         Assert.Contains(414, statuses);
