@@ -178,7 +178,24 @@ internal static class PorticoCommand
 
     private static async Task<int> ServeAsync(LoadedConfig loaded, bool zeroConfig, CommandLine command)
     {
-        PorticoHost host;
+        // Handlers first: a signal that arrives once the port accepts but before they exist
+        // would otherwise reach only the generic host's own SIGTERM handling, which stops Kestrel
+        // but not this method (the process then hangs without a listener).
+        PorticoHost? host = null;
+        var stop = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var quit = PosixSignalRegistration.Create(PosixSignal.SIGQUIT, ctx => { ctx.Cancel = true; stop.TrySetResult(true); });
+        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; stop.TrySetResult(false); });
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, ctx => { ctx.Cancel = true; stop.TrySetResult(false); });
+        using var reopen = PosixSignalRegistration.Create((PosixSignal)SignalSender.SigUsr1, ctx => { ctx.Cancel = true; host?.ReopenLogs(); });
+        using var reload = PosixSignalRegistration.Create(PosixSignal.SIGHUP, ctx =>
+        {
+            ctx.Cancel = true;
+            if (host is { } running)
+            {
+                _ = Task.Run(() => ReloadAsync(running, command));
+            }
+        });
+
         try
         {
             host = await PorticoHost.StartAsync(loaded.Config).ConfigureAwait(false);
@@ -194,17 +211,6 @@ internal static class PorticoCommand
             SafeConsole.Error($"{Name}: no configuration file, serving {Path.GetFullPath(command.Root ?? Environment.CurrentDirectory)}");
             SafeConsole.Error($"{Name}: listening on {ZeroConfig.Url(command.Listen ?? ZeroConfig.DefaultListen)}");
         }
-
-        var stop = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var quit = PosixSignalRegistration.Create(PosixSignal.SIGQUIT, ctx => { ctx.Cancel = true; stop.TrySetResult(true); });
-        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; stop.TrySetResult(false); });
-        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, ctx => { ctx.Cancel = true; stop.TrySetResult(false); });
-        using var reopen = PosixSignalRegistration.Create((PosixSignal)SignalSender.SigUsr1, ctx => { ctx.Cancel = true; host.ReopenLogs(); });
-        using var reload = PosixSignalRegistration.Create(PosixSignal.SIGHUP, ctx =>
-        {
-            ctx.Cancel = true;
-            _ = Task.Run(() => ReloadAsync(host, command));
-        });
 
         var graceful = await stop.Task.ConfigureAwait(false);
         await host.StopAsync(graceful).ConfigureAwait(false);
