@@ -365,10 +365,12 @@ internal sealed class LogFile
 
         if (batch is not null)
         {
-            if (handle is null && !_closed)
+            var closeAfterWrite = false;
+            if (handle is null)
             {
                 // Retired (config reload, evicted from the variable-path cache) but still used by a
-                // request in flight: open the path again rather than lose the line.
+                // request in flight: open the path again rather than lose the line. Also when the
+                // file is closing (graceful stop): the lines were accepted before the close.
                 handle = LogHandle.TryOpen(Path, out var openError);
                 if (handle is null)
                 {
@@ -378,12 +380,21 @@ internal sealed class LogFile
                 {
                     lock (_lock)
                     {
-                        _handle = handle;
+                        closeAfterWrite = _closed;
+                        if (!_closed)
+                        {
+                            _handle = handle;
+                        }
                     }
                 }
             }
 
             var error = handle is null ? "(closed)" : handle.Write(batch.AsSpan(0, length));
+            if (closeAfterWrite)
+            {
+                handle!.Dispose();
+            }
+
             if (error is not null)
             {
                 Interlocked.Increment(ref _writeErrors);

@@ -349,8 +349,12 @@ internal sealed class LogManager : IAsyncDisposable
     /// The model fills in nginx's default <c>logs/error.log</c> at line 0 of the main file when no
     /// <c>error_log</c> is written (and <c>-e</c> is at "command line"); that one may fall back to stderr.
     /// </summary>
-    private static bool IsImplicitDefault(IReadOnlyList<ErrorLogConfig> configs)
-        => configs.Count == 1 && configs[0].Where.Line == 0 && configs[0].Where != SourceLocation.CommandLine;
+    private bool IsImplicitDefault(IReadOnlyList<ErrorLogConfig> configs)
+        => configs.Count == 1
+           && configs[0] is { Where: { File: not null, Line: 0 } where } c
+           && where != SourceLocation.CommandLine
+           && c.Level == LogLevel.Error
+           && Path.GetFullPath(c.File) == Path.GetFullPath(FullPath("logs/error.log"));
 
     private ErrorLog.Target[] OpenErrorTargets(IReadOnlyList<ErrorLogConfig> configs, Dictionary<string, LogFile> opened)
     {
