@@ -18,7 +18,8 @@ namespace Portico.Server.Logging;
 /// so this is a logger provider that listens to that one event. The line goes to the access logs
 /// of the default server of the listen socket, with <c>$request</c> "not found" (Kestrel does
 /// not tell the request line) and an info-level error-log line, as nginx's
-/// "client sent invalid request".
+/// "client sent invalid request". (https://nginx.org/en/docs/http/ngx_http_log_module.html: "requests
+/// are logged in the context of a location where processing ends"; for these that is the server.)
 /// </summary>
 internal sealed class RejectedRequestLog : ILoggerProvider
 {

@@ -30,6 +30,8 @@ public sealed partial class RejectedRequestTests
         ("GET /\u00ff?a=\"b\" HTTP/1.1\r\nHost: x\r\n\r\n", "/\ufffd?a=\"b\""),
         ("GET /caf\u00c3\u00a9 HTTP/1.1\r\nHost: x\r\n\r\n", "/caf\u00e9"),
         ("GET / HTTP/1.1\r\nHost: x\r\nUser-Agent: bad \u00ff\u00fe byte\r\n\r\n", ""),
+        ("GET / HTTP/1.1\r\nHost: x\r\nReferer: http://r/\u00c3\u0028\r\n\r\n", ""),
+        ("GET / HTTP/1.1\r\nHost: x\r\nX-Custom: \"\\ \u0080\r\n\r\n", ""),
         ("GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + new string('b', 40_000) + "\r\n\r\n", ""),
         ("GET /" + new string('u', 9000) + " HTTP/1.1\r\nHost: x\r\n\r\n", ""),
         ("\u0016\u0003\u0001\u0000\u00a5\u0001\u0000\u0000\u00a1\u0003\u0003\r\n\r\n", ""),
