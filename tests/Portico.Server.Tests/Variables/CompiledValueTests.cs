@@ -50,11 +50,11 @@ public sealed class CompiledValueTests
     [Fact]
     public void Handler_variables_read_user_variables_and_are_empty_when_unset()
     {
-        var value = Compile("[$fastcgi_script_name]");
+        var value = Compile("[$upstream_addr]");
         var ctx = TestRequests.Get();
         Assert.Equal("[]", value.Evaluate(ctx));
-        ctx.UserVariables = new Dictionary<string, string> { ["fastcgi_script_name"] = "/index.php" };
-        Assert.Equal("[/index.php]", value.Evaluate(ctx));
+        ctx.UserVariables = new Dictionary<string, string> { ["upstream_addr"] = "127.0.0.1:9000" };
+        Assert.Equal("[127.0.0.1:9000]", value.Evaluate(ctx));
     }
 
     [Fact]
