@@ -409,6 +409,16 @@ public sealed class PhpFastCgiTests(PhpFastCgiSite site) : IClassFixture<PhpFast
         Assert.Empty(response.Body);
     }
 
+    [RequiresFact(PhpFpm.Binary)]
+    public async Task Non_ascii_header_value_does_not_break_the_response()
+    {
+        var response = await GetAsync("/utf8header.php");
+
+        Assert.Equal(200, response.Status);
+        Assert.Equal("ok", response.Header("X-Plain"));
+        Assert.Equal("body ok", response.BodyText);
+    }
+
     /// <summary>A stream without a length, so HttpClient sends it chunked.</summary>
     private sealed class NonSeekableStream(byte[] data) : Stream
     {
