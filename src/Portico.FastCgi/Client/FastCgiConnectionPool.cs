@@ -14,6 +14,9 @@ public sealed class FastCgiConnectionPool : IAsyncDisposable
     private bool _disposed;
     private long _connectionsOpened;
 
+    // New connections still waiting for their first response head (see ReturnAsync).
+    private readonly HashSet<FastCgiConnection> _awaiting = new(ReferenceEqualityComparer.Instance);
+
     public FastCgiConnectionPool(FastCgiEndPoint endPoint, FastCgiPoolOptions? options = null)
     {
         EndPoint = endPoint ?? throw new ArgumentNullException(nameof(endPoint));
@@ -84,18 +87,58 @@ public sealed class FastCgiConnectionPool : IAsyncDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         var connection = await FastCgiConnection.ConnectAsync(EndPoint, _options.ConnectTimeout, _options.TimeProvider, cancellationToken).ConfigureAwait(false);
         Interlocked.Increment(ref _connectionsOpened);
+        connection.AwaitingFirstResponse = true;
+        lock (_lock)
+        {
+            _awaiting.Add(connection);
+        }
+
         return (connection, false);
     }
 
-    /// <summary>Takes a connection back after a request; anything not provably clean is closed.</summary>
+    /// <summary>The first response head arrived on a new connection (or it failed): it no longer waits for a worker.</summary>
+    internal void FirstResponseSeen(FastCgiConnection connection)
+    {
+        if (connection.AwaitingFirstResponse)
+        {
+            connection.AwaitingFirstResponse = false;
+            lock (_lock)
+            {
+                _awaiting.Remove(connection);
+            }
+        }
+    }
+
+    /// <summary>True when a new connection has waited longer than <see cref="FastCgiPoolOptions.StarvationThreshold"/>
+    /// for its first answer (it is probably queued behind workers that idle kept-alive connections pin).</summary>
+    private bool SomeoneStarves()
+    {
+        foreach (var waiting in _awaiting)
+        {
+            if (_options.TimeProvider.GetElapsedTime(waiting.LastUsedTimestamp) > _options.StarvationThreshold)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Takes a connection back after a request; anything not provably clean is closed. While a new connection
+    /// has waited long for its first answer, a finished one is closed rather than kept: each kept-alive
+    /// connection pins a backend worker (php-fpm), and new connections queued behind pinned workers would
+    /// otherwise starve while the kept ones circulate among newer requests.
+    /// </summary>
     internal async ValueTask ReturnAsync(FastCgiConnection connection)
     {
+        FirstResponseSeen(connection);
         connection.LastUsedTimestamp = _options.TimeProvider.GetTimestamp();
         if (connection.IsReusable && !connection.IsDisposed && connection.RequestCount < _options.MaxRequestsPerConnection)
         {
             lock (_lock)
             {
-                if (!_disposed && _idle.Count < _options.MaxIdleConnections)
+                if (!_disposed && _idle.Count < _options.MaxIdleConnections && (_awaiting.Count == 0 || !SomeoneStarves()))
                 {
                     _idle.Push(connection);
                     return;
