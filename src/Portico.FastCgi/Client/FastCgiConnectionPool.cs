@@ -16,6 +16,7 @@ public sealed class FastCgiConnectionPool : IAsyncDisposable
 
     // New connections still waiting for their first response head (see ReturnAsync).
     private readonly HashSet<FastCgiConnection> _awaiting = new(ReferenceEqualityComparer.Instance);
+    private ITimer? _starvationTimer;
 
     public FastCgiConnectionPool(FastCgiEndPoint endPoint, FastCgiPoolOptions? options = null)
     {
@@ -91,6 +92,11 @@ public sealed class FastCgiConnectionPool : IAsyncDisposable
         lock (_lock)
         {
             _awaiting.Add(connection);
+            if (_starvationTimer is null && _options.MaxIdleConnections > 0 && !_disposed)
+            {
+                var period = _options.StarvationThreshold / 2;
+                _starvationTimer = _options.TimeProvider.CreateTimer(static state => ((FastCgiConnectionPool)state!).CloseIdleIfStarving(), this, period, period);
+            }
         }
 
         return (connection, false);
@@ -106,6 +112,30 @@ public sealed class FastCgiConnectionPool : IAsyncDisposable
             {
                 _awaiting.Remove(connection);
             }
+        }
+    }
+
+    /// <summary>
+    /// Idle kept-alive connections pin backend workers; when a new connection has waited too long for its
+    /// first answer (queued behind those workers, with no request coming to reuse them), they are closed.
+    /// </summary>
+    internal void CloseIdleIfStarving()
+    {
+        FastCgiConnection[]? idle = null;
+        lock (_lock)
+        {
+            if (_disposed || _awaiting.Count == 0 || _idle.Count == 0 || !SomeoneStarves())
+            {
+                return;
+            }
+
+            idle = _idle.ToArray();
+            _idle.Clear();
+        }
+
+        foreach (var c in idle)
+        {
+            _ = c.DisposeAsync().AsTask();
         }
     }
 
@@ -212,6 +242,17 @@ public sealed class FastCgiConnectionPool : IAsyncDisposable
         if (_sweeper is not null)
         {
             await _sweeper.DisposeAsync().ConfigureAwait(false);
+        }
+
+        ITimer? starvation;
+        lock (_lock)
+        {
+            starvation = _starvationTimer;
+        }
+
+        if (starvation is not null)
+        {
+            await starvation.DisposeAsync().ConfigureAwait(false);
         }
 
         foreach (var c in idle)
