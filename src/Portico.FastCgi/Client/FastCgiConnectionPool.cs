@@ -116,8 +116,11 @@ public sealed class FastCgiConnectionPool : IAsyncDisposable
     }
 
     /// <summary>
-    /// Idle kept-alive connections pin backend workers; when a new connection has waited too long for its
-    /// first answer (queued behind those workers, with no request coming to reuse them), they are closed.
+    /// Idle kept-alive connections pin backend workers (php-fpm serves one connection per worker). When every
+    /// worker is pinned by an idle connection, a new connection queued at the backend would wait until the
+    /// idle ones expire (keepalive_timeout): a stall nginx has too. So when a new connection has waited
+    /// longer than the threshold for its first answer, the idle connections are closed to free workers.
+    /// Connections that keep being reused are left alone (closing them under load only adds connects).
     /// </summary>
     internal void CloseIdleIfStarving()
     {
@@ -154,12 +157,7 @@ public sealed class FastCgiConnectionPool : IAsyncDisposable
         return false;
     }
 
-    /// <summary>
-    /// Takes a connection back after a request; anything not provably clean is closed. While a new connection
-    /// has waited long for its first answer, a finished one is closed rather than kept: each kept-alive
-    /// connection pins a backend worker (php-fpm), and new connections queued behind pinned workers would
-    /// otherwise starve while the kept ones circulate among newer requests.
-    /// </summary>
+    /// <summary>Takes a connection back after a request; anything not provably clean is closed.</summary>
     internal async ValueTask ReturnAsync(FastCgiConnection connection)
     {
         FirstResponseSeen(connection);
@@ -168,7 +166,7 @@ public sealed class FastCgiConnectionPool : IAsyncDisposable
         {
             lock (_lock)
             {
-                if (!_disposed && _idle.Count < _options.MaxIdleConnections && (_awaiting.Count == 0 || !SomeoneStarves()))
+                if (!_disposed && _idle.Count < _options.MaxIdleConnections)
                 {
                     _idle.Push(connection);
                     return;

@@ -14,7 +14,7 @@ public sealed class FastCgiPoolOptions
     public int MaxRequestsPerConnection { get; set; } = 1000;
 
     /// <summary>A new connection without an answer for this long is taken as queued behind workers pinned by
-    /// kept-alive connections; idle and returning connections are then closed instead of kept, to free a worker.</summary>
+    /// kept-alive connections; the pool's idle connections are then closed to free workers.</summary>
     public TimeSpan StarvationThreshold { get; set; } = TimeSpan.FromMilliseconds(500);
 
     /// <summary>Connect timeout (nginx fastcgi_connect_timeout, default 60s).</summary>
