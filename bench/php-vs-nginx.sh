@@ -80,9 +80,9 @@ sleep 1.5
 curl -fsS "http://127.0.0.1:$nport/hello.php" >/dev/null || { cat "$work/nginx.stderr" "$work/nginx-error.log" 2>/dev/null; exit 1; }
 curl -fsS "http://127.0.0.1:$pport/hello.php" >/dev/null
 
-run() { wrk -t2 -c"$conns" -d"${secs}s" "http://127.0.0.1:$1/hello.php" | awk '/Requests\/sec/ {print $2} /Non-2xx|Socket errors/ {print "  " $0 > "/dev/stderr"}'; }
+run() { wrk -t2 -c"$conns" -d"${secs}s" "http://127.0.0.1:$1/hello.php" | awk -v who="$2" '/Requests\/sec/ {print $2} /Non-2xx|Socket errors/ {print "  " who ":" $0 > "/dev/stderr"}'; }
 echo "php-fpm: $children static children; upstream keepalive $keepalive; wrk -t2 -c$conns -d${secs}s; GET /hello.php"
-run $nport >/dev/null; run $pport >/dev/null   # warm up (php opcache, JIT-free AOT paths, pools)
-n=$(run $nport); p=$(run $pport)
+run $nport "nginx (warm-up)" >/dev/null; run $pport "portico (warm-up)" >/dev/null   # warm up (opcache, pools)
+n=$(run $nport nginx); p=$(run $pport portico)
 printf '%-10s %12s\n' nginx "$n" portico "$p"
 printf '%-10s %12.2f\n' ratio "$(echo "$p / $n" | bc -l)"

@@ -28,6 +28,10 @@ internal sealed class FastCgiConnection : IAsyncDisposable
 
     public long LastUsedTimestamp { get; set; }
 
+    /// <summary>A new connection whose first response head has not arrived: it may sit in the backend's
+    /// accept queue, waiting for a worker that a kept-alive idle connection pins.</summary>
+    public bool AwaitingFirstResponse { get; set; }
+
     /// <summary>True only when the last response was read through FCGI_END_REQUEST with KEEP_CONN and no error.</summary>
     public bool IsReusable { get; set; }
 

@@ -14,6 +14,10 @@ public sealed class FastCgiConnectionPool : IAsyncDisposable
     private bool _disposed;
     private long _connectionsOpened;
 
+    // New connections still waiting for their first response head (see ReturnAsync).
+    private readonly HashSet<FastCgiConnection> _awaiting = new(ReferenceEqualityComparer.Instance);
+    private ITimer? _starvationTimer;
+
     public FastCgiConnectionPool(FastCgiEndPoint endPoint, FastCgiPoolOptions? options = null)
     {
         EndPoint = endPoint ?? throw new ArgumentNullException(nameof(endPoint));
@@ -84,12 +88,79 @@ public sealed class FastCgiConnectionPool : IAsyncDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         var connection = await FastCgiConnection.ConnectAsync(EndPoint, _options.ConnectTimeout, _options.TimeProvider, cancellationToken).ConfigureAwait(false);
         Interlocked.Increment(ref _connectionsOpened);
+        connection.AwaitingFirstResponse = true;
+        lock (_lock)
+        {
+            _awaiting.Add(connection);
+            if (_starvationTimer is null && _options.MaxIdleConnections > 0 && !_disposed)
+            {
+                var period = _options.StarvationThreshold / 2;
+                _starvationTimer = _options.TimeProvider.CreateTimer(static state => ((FastCgiConnectionPool)state!).CloseIdleIfStarving(), this, period, period);
+            }
+        }
+
         return (connection, false);
+    }
+
+    /// <summary>The first response head arrived on a new connection (or it failed): it no longer waits for a worker.</summary>
+    internal void FirstResponseSeen(FastCgiConnection connection)
+    {
+        if (connection.AwaitingFirstResponse)
+        {
+            connection.AwaitingFirstResponse = false;
+            lock (_lock)
+            {
+                _awaiting.Remove(connection);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Idle kept-alive connections pin backend workers (php-fpm serves one connection per worker). When every
+    /// worker is pinned by an idle connection, a new connection queued at the backend would wait until the
+    /// idle ones expire (keepalive_timeout): a stall nginx has too. So when a new connection has waited
+    /// longer than the threshold for its first answer, the idle connections are closed to free workers.
+    /// Connections that keep being reused are left alone (closing them under load only adds connects).
+    /// </summary>
+    internal void CloseIdleIfStarving()
+    {
+        FastCgiConnection[]? idle = null;
+        lock (_lock)
+        {
+            if (_disposed || _awaiting.Count == 0 || _idle.Count == 0 || !SomeoneStarves())
+            {
+                return;
+            }
+
+            idle = _idle.ToArray();
+            _idle.Clear();
+        }
+
+        foreach (var c in idle)
+        {
+            _ = c.DisposeAsync().AsTask();
+        }
+    }
+
+    /// <summary>True when a new connection has waited longer than <see cref="FastCgiPoolOptions.StarvationThreshold"/>
+    /// for its first answer (it is probably queued behind workers that idle kept-alive connections pin).</summary>
+    private bool SomeoneStarves()
+    {
+        foreach (var waiting in _awaiting)
+        {
+            if (_options.TimeProvider.GetElapsedTime(waiting.LastUsedTimestamp) > _options.StarvationThreshold)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Takes a connection back after a request; anything not provably clean is closed.</summary>
     internal async ValueTask ReturnAsync(FastCgiConnection connection)
     {
+        FirstResponseSeen(connection);
         connection.LastUsedTimestamp = _options.TimeProvider.GetTimestamp();
         if (connection.IsReusable && !connection.IsDisposed && connection.RequestCount < _options.MaxRequestsPerConnection)
         {
@@ -169,6 +240,17 @@ public sealed class FastCgiConnectionPool : IAsyncDisposable
         if (_sweeper is not null)
         {
             await _sweeper.DisposeAsync().ConfigureAwait(false);
+        }
+
+        ITimer? starvation;
+        lock (_lock)
+        {
+            starvation = _starvationTimer;
+        }
+
+        if (starvation is not null)
+        {
+            await starvation.DisposeAsync().ConfigureAwait(false);
         }
 
         foreach (var c in idle)

@@ -80,10 +80,13 @@ internal sealed class FastCgiExchange
 
             phase = FastCgiErrorKind.ReadTimeout;
             _records = new ResponseRecordReader(_connection.Reader, RequestId, request.StderrLine);
-            return await ReadHeadAsync(readToken.Token).ConfigureAwait(false);
+            var response = await ReadHeadAsync(readToken.Token).ConfigureAwait(false);
+            _pool.FirstResponseSeen(_connection);
+            return response;
         }
         catch (Exception ex)
         {
+            _pool.FirstResponseSeen(_connection);
             await AbortAsync().ConfigureAwait(false);
             if (_sendError is not null)
             {

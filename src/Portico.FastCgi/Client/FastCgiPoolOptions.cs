@@ -13,6 +13,10 @@ public sealed class FastCgiPoolOptions
     /// <summary>A connection is closed after this many requests (nginx keepalive_requests, default 1000).</summary>
     public int MaxRequestsPerConnection { get; set; } = 1000;
 
+    /// <summary>A new connection without an answer for this long is taken as queued behind workers pinned by
+    /// kept-alive connections; the pool's idle connections are then closed to free workers.</summary>
+    public TimeSpan StarvationThreshold { get; set; } = TimeSpan.FromMilliseconds(500);
+
     /// <summary>Connect timeout (nginx fastcgi_connect_timeout, default 60s).</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(60);
 

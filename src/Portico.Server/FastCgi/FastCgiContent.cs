@@ -256,7 +256,15 @@ internal static class FastCgiContent
                 buffering = !value.Equals("no", StringComparison.OrdinalIgnoreCase) && (buffering || value.Equals("yes", StringComparison.OrdinalIgnoreCase));
             }
 
-            headers.Append(name, value);
+            try
+            {
+                headers.Append(name, value);
+            }
+            catch (InvalidOperationException)
+            {
+                // Kestrel refuses non-ASCII header values unless the host sets a ResponseHeaderEncodingSelector.
+                errorLog.Write(LogLevel.Warn, ctx, $"upstream sent header \"{name}\" with a non-ASCII value, not passed", state.Upstream);
+            }
         }
 
         var discard = HttpMethods.IsHead(ctx.Method) || HttpMethods.IsHead(http.Request.Method) || status is 204 or 304 || (status >= 100 && status < 200);

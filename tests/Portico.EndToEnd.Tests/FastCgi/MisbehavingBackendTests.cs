@@ -24,7 +24,7 @@ public sealed class MisbehavingBackendTests : IAsyncLifetime
         _silent = new FakeFastCgiBackend(async (s, t) => await Task.Delay(Timeout.Infinite, t));
         _stderr = new FakeFastCgiBackend(async (s, t) =>
         {
-            await s.WriteAsync(FakeFastCgiBackend.Record(FakeFastCgiBackend.Stderr, "something went wrong"), t);
+            await s.WriteAsync(FakeFastCgiBackend.Record(FakeFastCgiBackend.Stderr, "something went wrong\n"), t);
             await s.WriteAsync(FakeFastCgiBackend.Record(FakeFastCgiBackend.Stdout, "Content-Type: text/plain\r\n\r\nfine anyway"), t);
             await s.WriteAsync(FakeFastCgiBackend.Record(FakeFastCgiBackend.Stdout, ""), t);
             await s.WriteAsync(FakeFastCgiBackend.EndRequest(), t);

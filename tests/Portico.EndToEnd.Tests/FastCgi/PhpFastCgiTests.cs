@@ -14,6 +14,7 @@ public sealed class PhpFastCgiSite : PhpSite
             log_format up '$request_uri $status $upstream_addr $upstream_status';
             access_log {root}/portico/access.log up;
             upstream live { server {tcp}; keepalive 2; }
+            upstream pinned { server {tcp}; keepalive 3; }
             upstream mixed { server {dead} max_fails=1 fail_timeout=30s; server {tcp}; keepalive 2; }
             server {
                 listen 127.0.0.1:{port};
@@ -63,6 +64,13 @@ public sealed class PhpFastCgiSite : PhpSite
                     include fastcgi_params;
                     fastcgi_param SCRIPT_FILENAME $document_root/$1;
                     fastcgi_pass {tcp};
+                }
+
+                location ~ ^/pinned/(.+\.php)$ {
+                    include fastcgi_params;
+                    fastcgi_param SCRIPT_FILENAME $document_root/$1;
+                    fastcgi_keep_conn on;
+                    fastcgi_pass pinned;
                 }
 
                 location ~ ^/small/(.+\.php)$ {
@@ -354,6 +362,21 @@ public sealed class PhpFastCgiTests(PhpFastCgiSite site) : IClassFixture<PhpFast
     }
 
     [RequiresFact(PhpFpm.Binary)]
+    public async Task Keepalive_as_large_as_the_worker_count_does_not_starve_queued_connections()
+    {
+        // keepalive 3 with 3 workers: every idle kept connection pins a worker, so connections opened under
+        // load wait in php-fpm's queue; the pool must free workers for them instead of circulating its own.
+        for (var round = 0; round < 3; round++)
+        {
+            var started = DateTime.UtcNow;
+            var responses = await Task.WhenAll(Enumerable.Range(0, 12).Select(i => GetAsync($"/pinned/slow.php?r={round}&i={i}")));
+
+            Assert.All(responses, r => Assert.Equal(200, r.Status));
+            Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(8), "queued requests starved");
+        }
+    }
+
+    [RequiresFact(PhpFpm.Binary)]
     public async Task X_accel_redirect_goes_to_an_internal_uri_or_named_location()
     {
         var file = await GetAsync("/accel.php");
@@ -407,6 +430,16 @@ public sealed class PhpFastCgiTests(PhpFastCgiSite site) : IClassFixture<PhpFast
 
         Assert.Equal(200, response.Status);
         Assert.Empty(response.Body);
+    }
+
+    [RequiresFact(PhpFpm.Binary)]
+    public async Task Non_ascii_header_value_does_not_break_the_response()
+    {
+        var response = await GetAsync("/utf8header.php");
+
+        Assert.Equal(200, response.Status);
+        Assert.Equal("ok", response.Header("X-Plain"));
+        Assert.Equal("body ok", response.BodyText);
     }
 
     /// <summary>A stream without a length, so HttpClient sends it chunked.</summary>

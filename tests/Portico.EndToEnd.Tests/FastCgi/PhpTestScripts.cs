@@ -56,6 +56,7 @@ internal static class PhpTestScripts
         Write(root, "accel.php", """<?php header('X-Accel-Redirect: /protected/secret.txt'); header('Set-Cookie: seen=1'); echo 'php body';""");
         Write(root, "accelnamed.php", """<?php header('X-Accel-Redirect: @fallback'); echo 'php body';""");
         Write(root, "pathinfo.php", """<?php echo 'script=', $_SERVER['SCRIPT_NAME'], ' info=', $_SERVER['PATH_INFO'] ?? '', ' file=', basename($_SERVER['SCRIPT_FILENAME']);""");
+        Write(root, "utf8header.php", """<?php header("X-Name: caf\u{e9}"); header('X-Plain: ok'); echo 'body ok';""");
         Write(root, "error500.php", """<?php http_response_code(500); echo 'php 500';""");
         Write(root, "index.php", """<?php echo 'front controller uri=', $_SERVER['REQUEST_URI'], ' p=', $_GET['p'] ?? '', ' script=', $_SERVER['SCRIPT_NAME'];""");
         Write(root, "wp/index.php", """<?php echo 'wp uri=', $_SERVER['REQUEST_URI'], ' p=', $_GET['p'] ?? '', ' q=', $_SERVER['QUERY_STRING'];""");
