@@ -6,7 +6,7 @@ namespace Portico.Server.Tests.FastCgi;
 
 public sealed class FastCgiVariablesTests
 {
-    private static Phases.RequestContext Request(string uri, string? split, string? index = null)
+    private static Portico.Server.Phases.RequestContext Request(string uri, string? split, string? index = null)
     {
         var ctx = TestRequests.Get(uri);
         ctx.Settings = TestRequests.Settings() with

@@ -24,7 +24,7 @@ public sealed class UpstreamGroupTests
     private static UpstreamServerConfig Server(string address, int weight = 1, int maxFails = 1, int failSeconds = 10, bool backup = false, bool down = false) =>
         new(address, weight, maxFails, TimeSpan.FromSeconds(failSeconds), backup, down, Where);
 
-    private static string Pick(UpstreamGroup group, Phases.RequestContext? ctx = null, ulong tried = 0)
+    private static string Pick(UpstreamGroup group, Portico.Server.Phases.RequestContext? ctx = null, ulong tried = 0)
     {
         var peer = group.Select(ctx ?? TestRequests.Get(), tried);
         if (peer is null)
