@@ -238,6 +238,10 @@ internal static class FastCgiContent
         var buffering = fcgi.Source.Buffering;
         var headers = http.Response.Headers;
         http.Response.StatusCode = status;
+
+        // ngx_http_upstream passes a relative Location from the backend as a plain header, so
+        // nginx's absolute_redirect does not rewrite it.
+        ctx.KeepRelativeLocation = true;
         foreach (var (name, value) in response.Headers)
         {
             if (fcgi.HiddenHeaders.Contains(name))

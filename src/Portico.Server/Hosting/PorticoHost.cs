@@ -76,6 +76,10 @@ public sealed class PorticoHost : IAsyncDisposable
         {
             kestrel.AddServerHeader = false;
             kestrel.AllowSynchronousIO = false;
+
+            // nginx passes header bytes through; Latin-1 maps each byte to one char and back, so
+            // a backend's non-ASCII header value (e.g. a UTF-8 filename) leaves as it came.
+            kestrel.ResponseHeaderEncodingSelector = _ => System.Text.Encoding.Latin1;
             var limits = kestrel.Limits;
 
             // client_max_body_size is enforced per location by the pipeline.

@@ -88,6 +88,9 @@ internal sealed class RequestContext
     /// <summary>The compiled settings of the current location (or server).</summary>
     internal CompiledSettings? Compiled { get; set; }
 
+    /// <summary>A backend's relative Location goes out as sent (no absolute_redirect rewrite).</summary>
+    public bool KeepRelativeLocation { get; set; }
+
     /// <summary>Modification time of the file being sent (for <c>expires modified</c>).</summary>
     public DateTimeOffset? ContentLastModified { get; set; }
 

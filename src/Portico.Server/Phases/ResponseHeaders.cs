@@ -52,7 +52,7 @@ internal static class ResponseHeaders
         }
 
         var location = headers.Location;
-        if (location.Count == 1 && location[0] is { Length: > 0 } l && l[0] == '/')
+        if (!ctx.KeepRelativeLocation && location.Count == 1 && location[0] is { Length: > 0 } l && l[0] == '/')
         {
             headers.Location = AbsoluteLocation(ctx, l);
         }
