@@ -45,7 +45,7 @@ sleep 1
 
 run() { wrk -t2 -c64 -d"${secs}s" "http://127.0.0.1:$1$2" | awk '/Requests\/sec/ {print $2}'; }
 printf '%-12s %12s %12s %8s\n' path nginx portico ratio
-for path in /index.html /1k.bin /100k.bin; do
+for path in ${PATHS:-/index.html /1k.bin /100k.bin}; do
   run $nport "$path" >/dev/null; run $pport "$path" >/dev/null   # warm up
   n=$(run $nport "$path"); p=$(run $pport "$path")
   printf '%-12s %12s %12s %8.2f\n' "$path" "$n" "$p" "$(echo "$p / $n" | bc -l)"

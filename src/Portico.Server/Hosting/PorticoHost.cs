@@ -91,6 +91,10 @@ public sealed class PorticoHost : IAsyncDisposable
             limits.MaxRequestLineSize = 8 * 1024;
             limits.MaxRequestHeadersTotalSize = 32 * 1024;
             limits.MaxRequestHeaderCount = 200;
+
+            // Let a whole cached file (up to 1 MB) go to the socket without waiting for the pipe
+            // to drain at the 64 KB default; memory per connection stays bounded by it.
+            limits.MaxResponseBufferSize = 1024 * 1024;
             foreach (var binding in snapshot.Servers.Bindings)
             {
                 if (binding.UnixPath is not null)
