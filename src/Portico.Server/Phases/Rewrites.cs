@@ -51,7 +51,7 @@ internal static class Rewrites
         var response = ctx.Http.Response;
         response.StatusCode = code;
         // ngx_http_send_response types the text like a file: by $uri's extension, else default_type.
-        response.ContentType = ctx.Compiled!.MimeTypes.Resolve(ctx.Uri);
+        response.ContentType = StaticContent.KeptContentType(ctx) ?? ctx.Compiled!.MimeTypes.Resolve(ctx.Uri);
         var body = System.Text.Encoding.UTF8.GetBytes(text);
         response.ContentLength = body.Length;
         if (!HttpMethods.IsHead(ctx.Http.Request.Method))

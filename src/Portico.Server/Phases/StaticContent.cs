@@ -61,9 +61,10 @@ internal static class StaticContent
         }
 
         ctx.ContentLastModified = file.LastModified;
-        // nginx types by $uri, not by the file path (they differ with alias).
+        // nginx types by $uri, not by the file path (they differ with alias); a Content-Type
+        // already on the response came from a backend's X-Accel-Redirect and is kept, as nginx does.
         var options = new StaticFileOptions(
-            ContentType: settings.MimeTypes.Resolve(uri),
+            ContentType: KeptContentType(ctx) ?? settings.MimeTypes.Resolve(uri),
             Etag: ctx.Settings.Etag,
             IfModifiedSince: ctx.Settings.IfModifiedSince,
             IsHead: HttpMethods.IsHead(method));
@@ -71,6 +72,10 @@ internal static class StaticContent
         ctx.BodyBytesSent += sent.BodyBytesSent;
         return sent.ResponseSent ? PhaseOutcome.Done : PhaseOutcome.WithStatus(sent.StatusCode);
     }
+
+    /// <summary>The Content-Type an internal redirect carried over (X-Accel-Redirect), if any.</summary>
+    internal static string? KeptContentType(RequestContext ctx) =>
+        ctx.IsInternal && ctx.Http.Response.ContentType is { Length: > 0 } kept ? kept : null;
 
     private static async Task<PhaseOutcome> DirectoryAsync(RequestContext ctx, RuntimeConfig snapshot, RuntimeLocation? location, string uri, bool isGetOrHead)
     {
