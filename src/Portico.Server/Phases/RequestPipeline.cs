@@ -69,6 +69,20 @@ internal sealed class RequestPipeline
             // The client went away; nginx logs 499 for this.
             http.Response.StatusCode = 499;
         }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // A failure inside a handler (a file truncated while sent, a bug) must cost one
+            // request, never the worker: log it as nginx would and answer 500 if nothing was sent.
+            snapshot.Logs.ErrorLog.Write(Portico.Config.LogLevel.Alert, ctx, $"{ex.GetType().Name}: {ex.Message}");
+            if (http.Response.HasStarted)
+            {
+                http.Abort();
+            }
+            else
+            {
+                await SpecialResponse.WriteAsync(ctx, 500).ConfigureAwait(false);
+            }
+        }
         finally
         {
             snapshot.Logs.Log(ctx);
