@@ -34,6 +34,20 @@ public static class RawHttp
     public static Task<RawResponse> GetAsync(int port, string target, string host = "localhost", string extraHeaders = "", string method = "GET") =>
         SendAsync(port, $"{method} {target} HTTP/1.1\r\nHost: {host}\r\n{extraHeaders}Connection: close\r\n\r\n", method == "HEAD");
 
+    /// <summary>A request to a server known by its base address, with extra headers.</summary>
+    public static Task<RawResponse> SendAsync(Uri baseAddress, string method, string target, params (string Name, string Value)[] headers)
+    {
+        var request = new StringBuilder();
+        request.Append(method).Append(' ').Append(target).Append(" HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
+        foreach (var (name, value) in headers)
+        {
+            request.Append(name).Append(": ").Append(value).Append("\r\n");
+        }
+
+        request.Append("\r\n");
+        return SendAsync(baseAddress.Port, request.ToString(), method == "HEAD", baseAddress.Host);
+    }
+
     /// <summary>Sends the request bytes and reads one response (HEAD responses have no body).</summary>
     public static async Task<RawResponse> SendAsync(int port, string request, bool isHead = false, string address = "127.0.0.1")
     {
