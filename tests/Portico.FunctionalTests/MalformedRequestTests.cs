@@ -71,4 +71,19 @@ public sealed class MalformedRequestTests
 
         Assert.Equal("ok", (await server.GetAsync("/f.txt")).BodyText);
     }
+
+    [Fact]
+    public async Task A_handler_failure_costs_one_request_with_500_not_the_server()
+    {
+        // The open-file cache trusts a lookup for a second; a large (not in-memory) file deleted
+        // inside that window makes the open at send time fail after the handler chose to serve it.
+        await using var server = await PorticoServer.StartAsync(Config, dir => dir.Write("big.bin", new byte[3 << 20]));
+        Assert.Equal(200, (await server.GetAsync("/big.bin", method: "HEAD")).Status);
+        File.Delete(Path.Combine(server.Root, "big.bin"));
+        var failed = await server.GetAsync("/big.bin");
+        Assert.Equal(500, failed.Status);
+        Assert.Contains("<title>500 Internal Server Error</title>", failed.BodyText, StringComparison.Ordinal);
+        server.Dir.Write("small.txt", "still serving");
+        Assert.Equal("still serving", (await server.GetAsync("/small.txt")).BodyText);
+    }
 }
