@@ -23,6 +23,10 @@ public static class ConfigDump
             sb.Append("file ").AppendLine(config.FilePath);
             sb.Append("prefix ").AppendLine(config.Prefix);
             sb.Append("pid ").AppendLine(config.PidFile ?? "(none)");
+            if (config.WorkerProcesses is { } workers)
+            {
+                sb.Append("worker_processes ").AppendLine(workers.ToString(CultureInfo.InvariantCulture));
+            }
             foreach (ErrorLogConfig log in config.ErrorLogs)
             {
                 sb.Append("error_log ").Append(log.File).Append(' ').AppendLine(Level(log.Level));

@@ -22,6 +22,7 @@ internal static class ModelBuilder
             FilePath = options.MainFile,
             Prefix = options.Prefix,
             PidFile = main.PidFile,
+            WorkerProcesses = main.WorkerProcesses,
             ErrorLogs = errorLogs,
             Http = main.Http is null ? null : BuildHttp(main.Http, options, fileStart),
         };

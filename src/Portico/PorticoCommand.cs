@@ -198,6 +198,7 @@ internal static class PorticoCommand
 
         try
         {
+            EventLoop.Configure(loaded.Config.WorkerProcesses);
             host = await PorticoHost.StartAsync(loaded.Config).ConfigureAwait(false);
         }
         catch (ConfigException ex)

@@ -31,7 +31,10 @@ public sealed class PorticoProcess : IAsyncDisposable
 
     public string Stderr { get { lock (_stderr) { return _stderr.ToString(); } } }
 
-    public static PorticoProcess Start(string workingDirectory, params string[] args)
+    public static PorticoProcess Start(string workingDirectory, params string[] args) =>
+        Start(workingDirectory, new Dictionary<string, string>(), args);
+
+    public static PorticoProcess Start(string workingDirectory, IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var info = new ProcessStartInfo(BinaryPath)
         {
@@ -44,6 +47,11 @@ public sealed class PorticoProcess : IAsyncDisposable
         foreach (var arg in args)
         {
             info.ArgumentList.Add(arg);
+        }
+
+        foreach (var (name, value) in environment)
+        {
+            info.Environment[name] = value;
         }
 
         return new PorticoProcess(Process.Start(info)!);

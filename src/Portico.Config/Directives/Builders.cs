@@ -10,6 +10,8 @@ internal sealed class MainBuilder
 {
     public HashSet<string> Seen { get; } = new(StringComparer.Ordinal);
     public string? PidFile { get; set; }
+
+    public int? WorkerProcesses { get; set; }
     public List<ErrorLogConfig> ErrorLogs { get; } = [];
     public HttpBuilder? Http { get; set; }
 }

@@ -5,8 +5,9 @@ namespace Portico.Config.Directives;
 
 /// <summary>
 /// Main-context directives (https://nginx.org/en/docs/ngx_core_module.html).
+/// <c>worker_processes</c> sets the number of event-loop threads (see Portico.Server's EventLoop).
 /// Accepted no-ops, because Kestrel and the .NET runtime own processes and threads:
-/// <c>daemon</c>, <c>master_process</c>, <c>worker_processes</c>, <c>worker_rlimit_nofile</c>,
+/// <c>daemon</c>, <c>master_process</c>, <c>worker_rlimit_nofile</c>,
 /// <c>user</c>, <c>pcre_jit</c>, and in <c>events</c>: <c>worker_connections</c>, <c>use</c>,
 /// <c>multi_accept</c>. They are still validated as nginx validates them.
 /// </summary>
@@ -19,10 +20,17 @@ internal static class CoreDirectives
         new("pcre_jit", DirectiveContext.Main, Arity.Flag, (ctx, d) => Once(ctx, d, () => Values.Flag(d))),
         new("worker_processes", DirectiveContext.Main, Arity.Take1, (ctx, d) => Once(ctx, d, () =>
         {
-            if (d.Args[0] != "auto" && Values.Int(d.Args[0]) is null)
+            if (d.Args[0] == "auto")
             {
-                throw BindContext.DirectiveError(d, "invalid value");
+                return;
             }
+
+            ctx.Main.WorkerProcesses = Values.Int(d.Args[0]) switch
+            {
+                null => throw BindContext.DirectiveError(d, "invalid value"),
+                0 => null, // nginx accepts 0 (a master without workers); a server that serves nothing helps no one, so: auto
+                var n => n,
+            };
         })),
         new("worker_rlimit_nofile", DirectiveContext.Main, Arity.Take1, (ctx, d) => Once(ctx, d, () => Values.NumberArg(d))),
         new("user", DirectiveContext.Main, Arity.Take12, (ctx, d) => Once(ctx, d, () => { })),

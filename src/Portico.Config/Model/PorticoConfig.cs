@@ -15,6 +15,11 @@ public sealed class PorticoConfig
     /// <summary>Absolute path for the pid file, or null when <c>pid off</c>/unset.</summary>
     public string? PidFile { get; init; }
 
+    /// <summary><c>worker_processes N</c>: event-loop threads; null for <c>auto</c> or unset (one per CPU).
+    /// nginx's default is 1, but its workers are processes; ours are threads of one process, so "auto" is the
+    /// default that keeps every core busy.</summary>
+    public int? WorkerProcesses { get; init; }
+
     /// <summary>Main-context <c>error_log</c> targets (absolute paths, or "stderr").</summary>
     public required IReadOnlyList<ErrorLogConfig> ErrorLogs { get; init; }
 

@@ -70,6 +70,11 @@ public sealed class PorticoHost : IAsyncDisposable
         builder.WebHost.UseSockets(sockets =>
         {
             sockets.Backlog = 511;
+
+            // Application code runs on the thread that completed the socket operation: the event loop
+            // when EventLoop.Configure ran (the binary), a thread-pool thread otherwise (see EventLoop).
+            sockets.UnsafePreferInlineScheduling = true;
+            sockets.IOQueueCount = 0;
             sockets.CreateBoundListenSocket = CreateListenSocket;
         });
         builder.WebHost.ConfigureKestrel(kestrel =>
@@ -145,6 +150,11 @@ public sealed class PorticoHost : IAsyncDisposable
     {
         var next = RuntimeConfig.Build(config, time ?? TimeProvider.System, _logs, _snapshots.Current.Servers.Bindings);
         _snapshots.Swap(next);
+        if (EventLoop.Threads > 0 && (config.WorkerProcesses ?? Environment.ProcessorCount) != EventLoop.Threads)
+        {
+            // The runtime fixes its event-loop threads at the first socket; nginx would start new workers.
+            next.Logs.ErrorLog.Write(Portico.Config.LogLevel.Notice, $"worker_processes change takes effect after a restart ({EventLoop.Threads} event-loop threads running)");
+        }
         return Task.CompletedTask;
     }
 

@@ -1,0 +1,55 @@
+namespace Portico.EndToEnd.Tests;
+
+/// <summary>
+/// worker_processes N runs requests on N event-loop threads, nginx's worker count
+/// (https://nginx.org/en/docs/ngx_core_module.html#worker_processes); see Portico.Server's EventLoop.
+/// </summary>
+public sealed class EventLoopTests
+{
+    // The runtime names each epoll thread of its socket engine so.
+    private const string EventLoopThreadName = ".NET Sockets";
+
+    [Theory]
+    [InlineData("1", 1)]
+    [InlineData("3", 3)]
+    public async Task Worker_processes_sets_the_event_loop_threads(string workers, int expected)
+    {
+        using var dir = new TempDir();
+        dir.Write("www/index.html", "hello");
+        var port = FreePort.Next();
+        var conf = dir.Write("site.conf", $"worker_processes {workers};\nhttp {{ server {{ listen 127.0.0.1:{port}; root {dir.Path}/www; }} }}\n");
+        await using var portico = PorticoProcess.Start(dir.Path, "-p", dir.Path + "/", "-c", conf);
+        await portico.WaitForPortAsync(port);
+
+        // The runtime starts an engine when a socket is assigned to it (round robin): use several connections.
+        for (var i = 0; i < 8; i++)
+        {
+            var response = await RawHttp.GetAsync(port, "/index.html");
+            Assert.Equal(200, response.Status);
+            Assert.Equal("hello", response.BodyText);
+        }
+
+        Assert.Equal(expected, CountThreads(portico.Pid, EventLoopThreadName));
+    }
+
+    [Fact]
+    public async Task An_operator_environment_setting_wins_over_worker_processes()
+    {
+        using var dir = new TempDir();
+        dir.Write("www/index.html", "hello");
+        var port = FreePort.Next();
+        var conf = dir.Write("site.conf", $"worker_processes 3;\nhttp {{ server {{ listen 127.0.0.1:{port}; root {dir.Path}/www; }} }}\n");
+        await using var portico = PorticoProcess.Start(dir.Path, new Dictionary<string, string> { ["DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT"] = "2" }, "-p", dir.Path + "/", "-c", conf);
+        await portico.WaitForPortAsync(port);
+        for (var i = 0; i < 8; i++)
+        {
+            Assert.Equal(200, (await RawHttp.GetAsync(port, "/index.html")).Status);
+        }
+
+        Assert.Equal(2, CountThreads(portico.Pid, EventLoopThreadName));
+    }
+
+    private static int CountThreads(int pid, string name) =>
+        Directory.GetDirectories($"/proc/{pid}/task")
+            .Count(task => File.ReadAllText(Path.Combine(task, "comm")).TrimEnd('\n') == name);
+}
