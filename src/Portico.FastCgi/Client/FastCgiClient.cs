@@ -42,7 +42,8 @@ public sealed class FastCgiClient : IAsyncDisposable
 
         // Reject an oversized param before taking a connection.
         Protocol.RecordWriter.ValidateParams(request.Params);
-        var (connection, reused) = await Pool.RentAsync(cancellationToken).ConfigureAwait(false);
+        var hasBody = request.Body is not null || request.BodyReader is not null;
+        var (connection, reused) = await Pool.RentAsync(probeSocket: hasBody, cancellationToken).ConfigureAwait(false);
         var exchange = new FastCgiExchange(Pool, connection, Options);
         try
         {

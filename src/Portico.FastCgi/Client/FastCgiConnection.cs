@@ -8,16 +8,34 @@ internal sealed class FastCgiConnection : IAsyncDisposable
 {
     private readonly Socket _socket;
     private readonly NetworkStream _stream;
+
+    // Cancelled when a deadline fires or the exchange is abandoned: every socket operation of the connection
+    // observes this one token, and a connection whose token was cancelled is never reused.
+    private readonly CancellationTokenSource _io = new();
     private int _disposed;
 
-    private FastCgiConnection(Socket socket, long createdTimestamp)
+    private FastCgiConnection(Socket socket, long createdTimestamp, TimeProvider timeProvider)
     {
         _socket = socket;
         _stream = new NetworkStream(socket, ownsSocket: true);
         Reader = PipeReader.Create(_stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, leaveOpen: true));
         Writer = PipeWriter.Create(_stream, new StreamPipeWriterOptions(minimumBufferSize: 64 * 1024, leaveOpen: true));
         LastUsedTimestamp = createdTimestamp;
+        SendDeadline = new IoDeadline(timeProvider, CancelIo);
+        ReadDeadline = new IoDeadline(timeProvider, CancelIo);
     }
+
+    /// <summary>The token every send and read of this connection observes.</summary>
+    public CancellationToken IoToken => _io.Token;
+
+    /// <summary>Armed around each write of the request (fastcgi_send_timeout).</summary>
+    public IoDeadline SendDeadline { get; }
+
+    /// <summary>Armed around each read of the response once the request is sent (fastcgi_read_timeout).</summary>
+    public IoDeadline ReadDeadline { get; }
+
+    /// <summary>True once the I/O token was cancelled: a deadline fired or an exchange was abandoned.</summary>
+    public bool IoCancelled => _io.IsCancellationRequested;
 
     public PipeReader Reader { get; }
 
@@ -47,7 +65,7 @@ internal sealed class FastCgiConnection : IAsyncDisposable
         try
         {
             await socket.ConnectAsync(endPoint.ToSocketEndPoint(), linked.Token).ConfigureAwait(false);
-            return new FastCgiConnection(socket, timeProvider.GetTimestamp());
+            return new FastCgiConnection(socket, timeProvider.GetTimestamp(), timeProvider);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -70,11 +88,11 @@ internal sealed class FastCgiConnection : IAsyncDisposable
     /// An idle connection must have nothing to read: readable-with-zero-bytes means the backend closed it,
     /// and stray bytes mean the stream is out of step. Either way it is unusable.
     /// </summary>
-    public bool LooksHealthyWhileIdle()
+    public bool LooksHealthyWhileIdle(bool probeSocket = true)
     {
         try
         {
-            if (IsDisposed || !_socket.Connected)
+            if (IsDisposed || IoCancelled || !_socket.Connected)
             {
                 return false;
             }
@@ -90,7 +108,7 @@ internal sealed class FastCgiConnection : IAsyncDisposable
                 }
             }
 
-            return !_socket.Poll(0, SelectMode.SelectRead);
+            return !probeSocket || !_socket.Poll(0, SelectMode.SelectRead);
         }
         catch (SocketException)
         {
@@ -104,6 +122,23 @@ internal sealed class FastCgiConnection : IAsyncDisposable
         {
             // The pipe was completed: the connection is finished.
             return false;
+        }
+    }
+
+    /// <summary>Cancels every pending send and read; the connection is finished.</summary>
+    public void CancelIo()
+    {
+        IsReusable = false;
+        try
+        {
+            _io.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+        catch (AggregateException)
+        {
+            // A registration's callback failed; the token is cancelled regardless.
         }
     }
 
@@ -122,6 +157,8 @@ internal sealed class FastCgiConnection : IAsyncDisposable
         }
 
         IsReusable = false;
+        SendDeadline.Dispose();
+        ReadDeadline.Dispose();
 
         // Closing the socket first: completing the writer would otherwise try to flush into a dead peer.
         await _stream.DisposeAsync().ConfigureAwait(false);

@@ -51,7 +51,12 @@ public sealed class FastCgiConnectionPool : IAsyncDisposable
     /// <summary>Connections opened since the pool was created (a reuse indicator for tests and metrics).</summary>
     public long ConnectionsOpened => Interlocked.Read(ref _connectionsOpened);
 
-    internal async ValueTask<(FastCgiConnection Connection, bool Reused)> RentAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Takes an idle connection, or opens one. <paramref name="probeSocket"/> asks the kernel whether an idle
+    /// connection was closed by the backend (one poll() per request); a request without a body skips it, since a
+    /// stale connection fails before anything is consumed and the client retries it once on a fresh one.
+    /// </summary>
+    internal async ValueTask<(FastCgiConnection Connection, bool Reused)> RentAsync(bool probeSocket, CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -70,7 +75,7 @@ public sealed class FastCgiConnectionPool : IAsyncDisposable
                 break;
             }
 
-            if (!IsExpired(candidate) && candidate.LooksHealthyWhileIdle())
+            if (!IsExpired(candidate) && candidate.LooksHealthyWhileIdle(probeSocket))
             {
                 candidate.IsReusable = false;
                 return (candidate, true);

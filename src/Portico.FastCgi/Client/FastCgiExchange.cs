@@ -20,10 +20,11 @@ internal sealed class FastCgiExchange
     private readonly FastCgiClientOptions _options;
     private readonly IoDeadline _sendDeadline;
     private readonly IoDeadline _readDeadline;
-
-    // Cancels pending reads when the body upload fails, so the failure surfaces instead of a read timeout.
-    private readonly CancellationTokenSource _sendFailed = new();
     private readonly Lock _timerLock = new();
+
+    // The caller's token cancels the connection's I/O (one registration per exchange, not a linked source per call).
+    private CancellationToken _callerToken;
+    private CancellationTokenRegistration _callerRegistration;
     private ResponseRecordReader? _records;
     private Task _send = Task.CompletedTask;
     private Exception? _sendError;
@@ -38,8 +39,8 @@ internal sealed class FastCgiExchange
         _pool = pool;
         _connection = connection;
         _options = options;
-        _sendDeadline = new IoDeadline(pool.Options.TimeProvider);
-        _readDeadline = new IoDeadline(pool.Options.TimeProvider);
+        _sendDeadline = connection.SendDeadline;
+        _readDeadline = connection.ReadDeadline;
     }
 
     public EndRequest? EndRequest => _records?.EndRequest;
@@ -55,8 +56,9 @@ internal sealed class FastCgiExchange
 
     public async Task<FastCgiResponse> RunAsync(FastCgiRequest request, CancellationToken cancellationToken)
     {
-        using var sendToken = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _sendDeadline.Token);
-        using var readToken = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _readDeadline.Token, _sendFailed.Token);
+        var io = _connection.IoToken;
+        _callerToken = cancellationToken;
+        _callerRegistration = cancellationToken.UnsafeRegister(static state => ((FastCgiConnection)state!).CancelIo(), _connection);
         var phase = FastCgiErrorKind.SendTimeout;
         try
         {
@@ -68,19 +70,19 @@ internal sealed class FastCgiExchange
             {
                 // Empty STDIN ends the body stream even when there is no body (spec section 3.3, 6.2).
                 RecordWriter.WriteEndOfStream(writer, FastCgiRecordType.Stdin, RequestId);
-                await FlushAsync(sendToken.Token).ConfigureAwait(false);
+                await FlushAsync(io).ConfigureAwait(false);
                 MarkSendDone();
             }
             else
             {
-                await FlushAsync(sendToken.Token).ConfigureAwait(false);
+                await FlushAsync(io).ConfigureAwait(false);
                 _bodyTouched = true;
                 _send = SendBodyAsync(request, cancellationToken);
             }
 
             phase = FastCgiErrorKind.ReadTimeout;
             _records = new ResponseRecordReader(_connection.Reader, RequestId, request.StderrLine);
-            var response = await ReadHeadAsync(readToken.Token).ConfigureAwait(false);
+            var response = await ReadHeadAsync(io).ConfigureAwait(false);
             _pool.FirstResponseSeen(_connection);
             return response;
         }
@@ -99,6 +101,11 @@ internal sealed class FastCgiExchange
                 throw translated;
             }
 
+            if (ex is OperationCanceledException && cancellationToken.IsCancellationRequested)
+            {
+                throw new OperationCanceledException(ex.Message, ex, cancellationToken);
+            }
+
             throw;
         }
     }
@@ -106,7 +113,7 @@ internal sealed class FastCgiExchange
     /// <summary>Streams STDIN and its empty terminator. Never faults: a failure is recorded and wakes the reader.</summary>
     private async Task SendBodyAsync(FastCgiRequest request, CancellationToken callerToken)
     {
-        using var sendToken = CancellationTokenSource.CreateLinkedTokenSource(callerToken, _sendDeadline.Token);
+        var io = _connection.IoToken;
         try
         {
             await Task.Yield();
@@ -127,7 +134,7 @@ internal sealed class FastCgiExchange
                     header.Write(memory.Span);
                     memory.Span.Slice(FastCgiConstants.HeaderLength + read, header.PaddingLength).Clear();
                     _connection.Writer.Advance(header.TotalLength);
-                    await FlushAsync(sendToken.Token).ConfigureAwait(false);
+                    await FlushAsync(io).ConfigureAwait(false);
                 }
             }
             else if (request.BodyReader is { } pipe)
@@ -137,7 +144,7 @@ internal sealed class FastCgiExchange
                     var result = await pipe.ReadAsync(callerToken).ConfigureAwait(false);
                     RecordWriter.WriteStream(_connection.Writer, FastCgiRecordType.Stdin, RequestId, result.Buffer);
                     pipe.AdvanceTo(result.Buffer.End);
-                    await FlushAsync(sendToken.Token).ConfigureAwait(false);
+                    await FlushAsync(io).ConfigureAwait(false);
                     if (result.IsCompleted || result.IsCanceled)
                     {
                         break;
@@ -146,7 +153,7 @@ internal sealed class FastCgiExchange
             }
 
             RecordWriter.WriteEndOfStream(_connection.Writer, FastCgiRecordType.Stdin, RequestId);
-            await FlushAsync(sendToken.Token).ConfigureAwait(false);
+            await FlushAsync(io).ConfigureAwait(false);
             MarkSendDone();
         }
         catch (Exception ex)
@@ -157,13 +164,9 @@ internal sealed class FastCgiExchange
             }
 
             _sendError = ErrorTranslation.Translate(ex, _sendDeadline, FastCgiErrorKind.SendTimeout, callerToken, _pool.EndPoint) ?? ex;
-            try
-            {
-                await _sendFailed.CancelAsync().ConfigureAwait(false);
-            }
-            catch (ObjectDisposedException)
-            {
-            }
+
+            // Wake the response reader: the failure surfaces at once instead of as a read timeout.
+            _connection.CancelIo();
         }
     }
 
@@ -290,10 +293,13 @@ internal sealed class FastCgiExchange
             return 0;
         }
 
+        // The token given to SendAsync is already wired to the connection; another one is wired for this read only.
+        var extra = cancellationToken.CanBeCanceled && cancellationToken != _callerToken
+            ? cancellationToken.UnsafeRegister(static state => ((FastCgiConnection)state!).CancelIo(), _connection)
+            : default;
         try
         {
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _readDeadline.Token, _sendFailed.Token);
-            return await ReadRecordsAsync(destination, linked.Token).ConfigureAwait(false);
+            return await ReadRecordsAsync(destination, _connection.IoToken).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
@@ -308,7 +314,16 @@ internal sealed class FastCgiExchange
                 throw translated;
             }
 
+            if (ex is OperationCanceledException && cancellationToken.IsCancellationRequested)
+            {
+                throw new OperationCanceledException(ex.Message, ex, cancellationToken);
+            }
+
             throw;
+        }
+        finally
+        {
+            extra.Dispose();
         }
     }
 
@@ -337,7 +352,7 @@ internal sealed class FastCgiExchange
         }
 
         DisposeTimers();
-        _connection.IsReusable = _options.KeepConnection && _records is { IsEnded: true };
+        _connection.IsReusable = _options.KeepConnection && _records is { IsEnded: true } && !_connection.IoCancelled;
         await _pool.ReturnAsync(_connection).ConfigureAwait(false);
     }
 
@@ -373,13 +388,15 @@ internal sealed class FastCgiExchange
             TaskScheduler.Default).Unwrap();
     }
 
+    /// <summary>Ends the exchange's hold on the connection's timers and the caller's token; the deadlines belong
+    /// to the connection and stay for its next exchange.</summary>
     private void DisposeTimers()
     {
+        _callerRegistration.Dispose();
         lock (_timerLock)
         {
-            _sendDeadline.Dispose();
-            _readDeadline.Dispose();
-            _sendFailed.Dispose();
+            _sendDeadline.Disarm();
+            _readDeadline.Disarm();
         }
     }
 }

@@ -80,7 +80,8 @@ internal static class FastCgiContent
         var started = time.GetTimestamp();
         var maxTries = settings.NextUpstreamTries == 0 ? int.MaxValue : settings.NextUpstreamTries;
         var idempotent = !(HttpMethods.IsPost(ctx.Method) || HttpMethods.IsPatch(ctx.Method) || string.Equals(ctx.Method, "LOCK", StringComparison.Ordinal));
-        var log = new UpstreamLog();
+        var log = new UpstreamLog(ctx.Upstream);
+        ctx.Upstream = log;
         ulong tried = 0;
         var tries = 0;
         var failStatus = 502;
@@ -97,7 +98,7 @@ internal static class FastCgiContent
                 if (tries == 0)
                 {
                     errorLog.Write(LogLevel.Error, ctx, "no live upstreams while connecting to upstream", "fastcgi://" + group.Name);
-                    log.Add(group.Name, "502", 0);
+                    log.Add(group.Name, 502, 0);
                 }
 
                 break;
@@ -120,7 +121,7 @@ internal static class FastCgiContent
             {
                 group.Release(peer, failed: true);
                 failStatus = ex.IsTimeout ? 504 : 502;
-                log.Add(peer.Name, failStatus.ToString(CultureInfo.InvariantCulture), time.GetElapsedTime(attemptStart).TotalSeconds);
+                log.Add(peer.Name, failStatus, time.GetElapsedTime(attemptStart).TotalSeconds);
                 errorLog.Write(LogLevel.Error, ctx, Describe(ex, peer, headerPhase: true), peer.LogName);
                 var sent = ex.Kind is not (FastCgiErrorKind.ConnectFailed or FastCgiErrorKind.ConnectTimeout);
                 if (MayRetry(settings, Condition(ex.Kind), tries, maxTries, started, time)
@@ -155,7 +156,7 @@ internal static class FastCgiContent
                 && body.Replayable && (idempotent || settings.NextUpstream.HasFlag(FastCgiNextUpstream.NonIdempotent))
                 && group.Count > tries)
             {
-                log.Add(peer.Name, status.ToString(CultureInfo.InvariantCulture), time.GetElapsedTime(attemptStart).TotalSeconds);
+                log.Add(peer.Name, status, time.GetElapsedTime(attemptStart).TotalSeconds);
                 await response.DisposeAsync().ConfigureAwait(false);
                 response = null;
                 // nginx counts http_500/503 as failures of the server, never http_403/404.
@@ -164,14 +165,13 @@ internal static class FastCgiContent
                 continue;
             }
 
-            log.Add(peer.Name, status.ToString(CultureInfo.InvariantCulture), double.NaN);
+            log.Add(peer.Name, status, double.NaN);
             log.HeaderTimestamp = attemptStart;
             break;
         }
 
         if (response is null)
         {
-            log.Publish(ctx, time);
             return PhaseOutcome.WithStatus(failStatus);
         }
 
@@ -187,7 +187,6 @@ internal static class FastCgiContent
             await response.DisposeAsync().ConfigureAwait(false);
             group.Release(peer!, failed);
             log.Complete(time);
-            log.Publish(ctx, time);
         }
     }
 
@@ -493,64 +492,5 @@ internal static class FastCgiContent
                     ? $"FastCGI sent in stderr: \"{line}\" while reading upstream"
                     : $"FastCGI sent in stderr: \"{line}\" while reading response header from upstream",
                 Upstream);
-    }
-
-    /// <summary>$upstream_addr, $upstream_status, $upstream_response_time (one entry per server tried, ", "-separated).</summary>
-    private sealed class UpstreamLog
-    {
-        private StringBuilder? _addr;
-        private StringBuilder? _status;
-        private StringBuilder? _time;
-        private string? _lastAddr;
-        private string? _lastStatus;
-        private double _lastTime = double.NaN;
-
-        public long HeaderTimestamp { get; set; }
-
-        public void Add(string addr, string status, double seconds)
-        {
-            if (_lastAddr is not null)
-            {
-                if (_addr is null)
-                {
-                    _addr = new StringBuilder(_lastAddr);
-                    _status = new StringBuilder(_lastStatus);
-                    _time = new StringBuilder();
-                }
-
-                _addr.Append(", ").Append(addr);
-                _status!.Append(", ").Append(status);
-                _time!.Append(Seconds(_lastTime)).Append(", ");
-            }
-
-            _lastAddr = addr;
-            _lastStatus = status;
-            _lastTime = seconds;
-        }
-
-        public void Complete(TimeProvider time)
-        {
-            if (double.IsNaN(_lastTime) && HeaderTimestamp != 0)
-            {
-                _lastTime = time.GetElapsedTime(HeaderTimestamp).TotalSeconds;
-            }
-        }
-
-        public void Publish(RequestContext ctx, TimeProvider time)
-        {
-            if (_lastAddr is null)
-            {
-                return;
-            }
-
-            var user = ctx.UserVariables ??= new Dictionary<string, string>(StringComparer.Ordinal);
-            user["upstream_addr"] = _addr?.ToString() ?? _lastAddr;
-            user["upstream_status"] = _status?.ToString() ?? _lastStatus!;
-            var last = double.IsNaN(_lastTime) ? 0 : _lastTime;
-            user["upstream_response_time"] = _time is null ? Seconds(last) : _time.ToString() + Seconds(last);
-        }
-
-        private static string Seconds(double seconds) =>
-            double.IsNaN(seconds) ? "-" : Math.Max(0, seconds).ToString("0.000", CultureInfo.InvariantCulture);
     }
 }

@@ -55,6 +55,12 @@ internal static class FastCgiVariables
     public static (string ScriptName, string PathInfo) Compute(RequestContext ctx)
     {
         var uri = ctx.Uri;
+        if (ctx.Settings.FastCgi is { SplitPathInfo: null } plain)
+        {
+            // No split: nothing worth caching (and no per-request dictionary on the hot path).
+            return (uri.EndsWith('/') && plain.Index is { } plainIndex ? uri + plainIndex.Text : uri, "");
+        }
+
         var user = ctx.UserVariables ??= new Dictionary<string, string>(StringComparer.Ordinal);
         if (user.TryGetValue(SplitFor, out var cachedFor) && ReferenceEquals(cachedFor, uri)
             && user.TryGetValue(ScriptName, out var cachedScript) && user.TryGetValue(PathInfo, out var cachedInfo))

@@ -96,4 +96,7 @@ internal sealed class RequestContext
 
     /// <summary>Variables set by the request (<c>set</c>, handler-provided ones like <c>$fastcgi_path_info</c>).</summary>
     public Dictionary<string, string>? UserVariables { get; set; }
+
+    /// <summary>The upstream tries of this request ($upstream_addr and friends), newest pass first.</summary>
+    public FastCgi.UpstreamLog? Upstream { get; set; }
 }

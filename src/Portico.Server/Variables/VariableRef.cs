@@ -201,6 +201,11 @@ internal readonly struct VariableRef
                     return FastCgi.FastCgiVariables.Get(ctx, Arg!);
                 }
 
+                if (ctx.Upstream is { } upstream && upstream.Get(Arg!) is { } fromUpstream)
+                {
+                    return fromUpstream;
+                }
+
                 if (ctx.UserVariables is { } user && user.TryGetValue(Arg!, out var v))
                 {
                     return v;
