@@ -7,7 +7,6 @@ namespace Portico.FastCgi.Client;
 internal sealed class FastCgiConnection : IAsyncDisposable
 {
     private readonly Socket _socket;
-    private readonly NetworkStream _stream;
 
     // Cancelled when a deadline fires or the exchange is abandoned: every socket operation of the connection
     // observes this one token, and a connection whose token was cancelled is never reused.
@@ -17,9 +16,8 @@ internal sealed class FastCgiConnection : IAsyncDisposable
     private FastCgiConnection(Socket socket, long createdTimestamp, TimeProvider timeProvider)
     {
         _socket = socket;
-        _stream = new NetworkStream(socket, ownsSocket: true);
-        Reader = PipeReader.Create(_stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, leaveOpen: true));
-        Writer = PipeWriter.Create(_stream, new StreamPipeWriterOptions(minimumBufferSize: 64 * 1024, leaveOpen: true));
+        Reader = new SocketPipeReader(socket, bufferSize: 32 * 1024);
+        Writer = new SocketPipeWriter(socket, bufferSize: 4 * 1024);
         LastUsedTimestamp = createdTimestamp;
         SendDeadline = new IoDeadline(timeProvider, CancelIo);
         ReadDeadline = new IoDeadline(timeProvider, CancelIo);
@@ -161,7 +159,7 @@ internal sealed class FastCgiConnection : IAsyncDisposable
         ReadDeadline.Dispose();
 
         // Closing the socket first: completing the writer would otherwise try to flush into a dead peer.
-        await _stream.DisposeAsync().ConfigureAwait(false);
+        _socket.Dispose();
         try
         {
             await Reader.CompleteAsync().ConfigureAwait(false);

@@ -6,8 +6,16 @@ namespace Portico.FastCgi.Client;
 /// <summary>One FastCGI RESPONDER request: CGI params, an optional streamed body and a stderr sink.</summary>
 public sealed class FastCgiRequest
 {
+    public FastCgiRequest()
+        : this(0)
+    {
+    }
+
+    /// <summary>A request with room for <paramref name="paramsCapacity"/> params before the list grows.</summary>
+    public FastCgiRequest(int paramsCapacity) => Params = new List<NameValuePair>(paramsCapacity);
+
     /// <summary>CGI params in send order. Each pair must encode to at most 65535 bytes.</summary>
-    public List<NameValuePair> Params { get; } = [];
+    public List<NameValuePair> Params { get; }
 
     /// <summary>Request body, streamed as FCGI_STDIN. Set at most one of <see cref="Body"/> and <see cref="BodyReader"/>.</summary>
     public Stream? Body { get; set; }

@@ -73,7 +73,8 @@ internal static class FastCgiContent
             (ctx.UserVariables ??= new(StringComparer.Ordinal))["request_body_file"] = body.FilePath;
         }
 
-        var request = BuildRequest(ctx, fcgi);
+        using var arena = new ParamArena();
+        var request = BuildRequest(ctx, fcgi, arena);
         request.Body = body.Stream;
 
         var time = runtime.Time;
@@ -360,9 +361,10 @@ internal static class FastCgiContent
         return compiled.ErrorPages.ContainsKey(status) && (!ctx.ErrorPageUsed || compiled.Source.RecursiveErrorPages);
     }
 
-    private static FastCgiRequest BuildRequest(RequestContext ctx, CompiledFastCgi fcgi)
+    private static FastCgiRequest BuildRequest(RequestContext ctx, CompiledFastCgi fcgi, ParamArena arena)
     {
-        var request = new FastCgiRequest();
+        var headers = ctx.Http.Request.Headers;
+        var request = new FastCgiRequest(fcgi.Params.Length + headers.Count);
         var list = request.Params;
         foreach (var param in fcgi.Params)
         {
@@ -372,19 +374,29 @@ internal static class FastCgiContent
                 continue;
             }
 
-            var value = param.Value.Evaluate(ctx);
-            if (param.IfNotEmpty && value.Length == 0)
+            ReadOnlyMemory<byte> bytes;
+            var room = arena.Reserve(64);
+            if (param.Value.TryFormatSingleAscii(ctx, room, out var written))
+            {
+                bytes = arena.Commit(written);
+            }
+            else
+            {
+                bytes = arena.Add(param.Value.Evaluate(ctx));
+            }
+
+            if (param.IfNotEmpty && bytes.Length == 0)
             {
                 continue;
             }
 
-            list.Add(new(param.NameBytes, Encoding.UTF8.GetBytes(value)));
+            list.Add(new(param.NameBytes, bytes));
         }
 
         // fastcgi_pass_request_headers on: every request header as HTTP_NAME ("-" -> "_", upper case).
         // nginx (underscores_in_headers off) drops names with "_", so "X_Real_IP" cannot pose as "X-Real-IP";
         // a name also set by fastcgi_param (e.g. HTTP_PROXY "") is not sent twice.
-        foreach (var (name, values) in ctx.Http.Request.Headers)
+        foreach (var (name, values) in headers)
         {
             if (name.Contains('_', StringComparison.Ordinal))
             {
@@ -400,7 +412,7 @@ internal static class FastCgiContent
             string value = values.Count == 1
                 ? values[0] ?? ""
                 : string.Join(name.Equals("Cookie", StringComparison.OrdinalIgnoreCase) ? "; " : ", ", values.ToArray());
-            list.Add(new(paramBytes, Encoding.UTF8.GetBytes(value)));
+            list.Add(new(paramBytes, arena.Add(value)));
         }
 
         return request;
