@@ -118,7 +118,7 @@ public sealed class PhpFastCgiTests(PhpFastCgiSite site) : IClassFixture<PhpFast
         return JsonDocument.Parse(response.Body).RootElement;
     }
 
-    [RequiresFact(PhpFpm.Binary)]
+    [PhpFpmFact]
     public async Task Get_runs_the_script_and_passes_its_headers()
     {
         var response = await GetAsync("/hello.php");
@@ -130,7 +130,7 @@ public sealed class PhpFastCgiTests(PhpFastCgiSite site) : IClassFixture<PhpFast
         Assert.Equal("chunked", response.Header("Transfer-Encoding"));
     }
 
-    [RequiresFact(PhpFpm.Binary)]
+    [PhpFpmFact]
     public async Task Query_string_reaches_php()
     {
         var response = await GetAsync("/query.php?a=1&b=two%20words");
@@ -138,7 +138,7 @@ public sealed class PhpFastCgiTests(PhpFastCgiSite site) : IClassFixture<PhpFast
         Assert.Equal("a=1&b=two%20words|1|two words", response.BodyText);
     }
 
-    [RequiresFact(PhpFpm.Binary)]
+    [PhpFpmFact]
     public async Task Fastcgi_params_set_the_cgi_environment()
     {
         var server = (await ServerVarsAsync("/server.php?x=1")).GetProperty("server");
@@ -157,7 +157,7 @@ public sealed class PhpFastCgiTests(PhpFastCgiSite site) : IClassFixture<PhpFast
         Assert.False(server.TryGetProperty("HTTPS", out _)); // $https if_not_empty
     }
 
-    [RequiresFact(PhpFpm.Binary)]
+    [PhpFpmFact]
     public async Task Only_configured_params_are_sent_with_if_not_empty_and_explicit_http_params()
     {
         var server = (await ServerVarsAsync("/custom/server.php", "X-Override: from-client\r\nX-Other: o\r\n")).GetProperty("server");
@@ -171,7 +171,7 @@ public sealed class PhpFastCgiTests(PhpFastCgiSite site) : IClassFixture<PhpFast
         Assert.Equal("o", server.GetProperty("HTTP_X_OTHER").GetString());
     }
 
-    [RequiresFact(PhpFpm.Binary)]
+    [PhpFpmFact]
     public async Task Request_headers_become_http_params_and_underscored_names_are_dropped()
     {
         var server = (await ServerVarsAsync("/server.php", "X-Forwarded-For: 10.0.0.1\r\nX_Forwarded_For: spoofed\r\nAccept-Language: de\r\n")).GetProperty("server");
@@ -181,7 +181,7 @@ public sealed class PhpFastCgiTests(PhpFastCgiSite site) : IClassFixture<PhpFast
         Assert.Equal("localhost", server.GetProperty("HTTP_HOST").GetString());
     }
 
-    [RequiresFact(PhpFpm.Binary)]
+    [PhpFpmFact]
     public async Task Cookies_reach_php_and_set_cookie_headers_all_come_back()
     {
         var vars = await ServerVarsAsync("/server.php", "Cookie: a=1; b=two\r\n");
@@ -195,7 +195,7 @@ public sealed class PhpFastCgiTests(PhpFastCgiSite site) : IClassFixture<PhpFast
         Assert.Equal("teapot", response.BodyText);
     }
 
-    [RequiresFact(PhpFpm.Binary)]
+    [PhpFpmFact]
     public async Task Location_without_status_is_a_302_and_status_header_is_hidden()
     {
         var redirect = await GetAsync("/redirect.php");
@@ -209,7 +209,7 @@ public sealed class PhpFastCgiTests(PhpFastCgiSite site) : IClassFixture<PhpFast
         Assert.Equal("php 404 body", notFound.BodyText);
     }
 
-    [RequiresFact(PhpFpm.Binary)]
+    [PhpFpmFact]
     public async Task Post_form_is_parsed_by_php()
     {
         using var content = new FormUrlEncodedContent([new("name", "Zoë & co"), new("n", "42")]);
@@ -218,7 +218,7 @@ public sealed class PhpFastCgiTests(PhpFastCgiSite site) : IClassFixture<PhpFast
         Assert.Equal("POST name=Zoë & co n=42", await response.Content.ReadAsStringAsync());
     }
 
-    [RequiresFact(PhpFpm.Binary)]
+    [PhpFpmFact]
     public async Task Upload_of_10_MB_arrives_intact()
     {
         var data = RandomNumberGenerator.GetBytes(10 * 1024 * 1024);
@@ -232,12 +232,12 @@ public sealed class PhpFastCgiTests(PhpFastCgiSite site) : IClassFixture<PhpFast
         Assert.Equal($"0 {data.Length} {Convert.ToHexStringLower(SHA256.HashData(data))}", await response.Content.ReadAsStringAsync());
     }
 
-    [RequiresFact(PhpFpm.Binary)]
+    [PhpFpmFact]
     public async Task Chunked_body_of_10_MB_is_buffered_so_content_length_is_right()
     {
         var data = RandomNumberGenerator.GetBytes(10 * 1024 * 1024 + 7);
         using var content = new StreamContent(new NonSeekableStream(data));
-        using var request = new HttpRequestMessage(HttpMethod.Put, Url("/post.php")) { Content = content };
+        using var request = new HttpRequestMessage(HttpMethod.Put, Url("/post-length.php")) { Content = content };
         request.Headers.TransferEncodingChunked = true;
         using var response = await s_http.SendAsync(request);
 
@@ -245,7 +245,7 @@ public sealed class PhpFastCgiTests(PhpFastCgiSite site) : IClassFixture<PhpFast
         Assert.Equal($"PUT {data.Length} {data.Length} {Convert.ToHexStringLower(SHA256.HashData(data))}", await response.Content.ReadAsStringAsync());
     }
 
-    [RequiresFact(PhpFpm.Binary)]
+    [PhpFpmFact]
     public async Task Chunked_body_over_client_max_body_size_is_413()
     {
         var response = await RawHttp.SendAsync(site.Port, "POST /small/post.php HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n800\r\n" + new string('a', 0x800) + "\r\n0\r\n\r\n");
@@ -254,7 +254,7 @@ public sealed class PhpFastCgiTests(PhpFastCgiSite site) : IClassFixture<PhpFast
         Assert.Contains("client intended to send too large chunked body", await site.WaitForErrorLogAsync("too large chunked body"));
     }
 
-    [RequiresFact(PhpFpm.Binary)]
+    [PhpFpmFact]
     public async Task Large_output_is_streamed_intact()
     {
         using var response = await s_http.GetAsync(Url("/big.php"), HttpCompletionOption.ResponseHeadersRead);
@@ -266,7 +266,7 @@ public sealed class PhpFastCgiTests(PhpFastCgiSite site) : IClassFixture<PhpFast
         Assert.Equal(response.Headers.GetValues("X-Sha256").Single(), Convert.ToHexStringLower(SHA256.HashData(body)));
     }
 
-    [RequiresFact(PhpFpm.Binary)]
+    [PhpFpmFact]
     public async Task Unbuffered_output_reaches_the_client_before_the_script_ends()
     {
         using var response = await s_http.GetAsync(Url("/stream.php"), HttpCompletionOption.ResponseHeadersRead);
@@ -280,7 +280,7 @@ public sealed class PhpFastCgiTests(PhpFastCgiSite site) : IClassFixture<PhpFast
         Assert.Null(response.Headers.Contains("X-Accel-Buffering") ? "present" : null);
     }
 
-    [RequiresFact(PhpFpm.Binary)]
+    [PhpFpmFact]
     public async Task Split_path_info_gives_script_name_and_path_info()
     {
         var response = await GetAsync("/split/pathinfo.php/some/extra?x=1");
@@ -288,7 +288,7 @@ public sealed class PhpFastCgiTests(PhpFastCgiSite site) : IClassFixture<PhpFast
         Assert.Equal("script=/pathinfo.php info=/some/extra file=pathinfo.php", response.BodyText);
     }
 
-    [RequiresFact(PhpFpm.Binary)]
+    [PhpFpmFact]
     public async Task Newline_in_path_info_does_not_break_anything_cve_2019_11043()
     {
         // The split regex does not match across %0A, so PATH_INFO is empty (as in nginx) ...
@@ -303,7 +303,7 @@ public sealed class PhpFastCgiTests(PhpFastCgiSite site) : IClassFixture<PhpFast
         Assert.Equal(200, (await GetAsync("/hello.php")).Status);
     }
 
-    [RequiresFact(PhpFpm.Binary)]
+    [PhpFpmFact]
     public async Task Front_controller_serves_pretty_urls_static_files_and_query_args()
     {
         var pretty = await GetAsync("/2024/01/hello-world/");
@@ -321,7 +321,7 @@ public sealed class PhpFastCgiTests(PhpFastCgiSite site) : IClassFixture<PhpFast
         Assert.Equal(404, source.Status); // internal location: not reachable from outside
     }
 
-    [RequiresFact(PhpFpm.Binary)]
+    [PhpFpmFact]
     public async Task Unix_socket_backend_works()
     {
         var response = await GetAsync("/unix/hello.php");
@@ -330,7 +330,7 @@ public sealed class PhpFastCgiTests(PhpFastCgiSite site) : IClassFixture<PhpFast
         Assert.Equal("Hello from PHP\n", response.BodyText);
     }
 
-    [RequiresFact(PhpFpm.Binary)]
+    [PhpFpmFact]
     public async Task Upstream_with_a_dead_server_skips_it()
     {
         for (var i = 0; i < 6; i++)
@@ -350,7 +350,7 @@ public sealed class PhpFastCgiTests(PhpFastCgiSite site) : IClassFixture<PhpFast
         Assert.Single(access, l => l.Contains($"127.0.0.1:{site.DeadPort}, {site.Fpm!.Tcp} 502, 200", StringComparison.Ordinal));
     }
 
-    [RequiresFact(PhpFpm.Binary)]
+    [PhpFpmFact]
     public async Task More_concurrent_requests_than_workers_all_complete()
     {
         // 3 php-fpm workers, keepalive 2: 15 concurrent slow requests queue at php-fpm and all finish.
@@ -362,7 +362,7 @@ public sealed class PhpFastCgiTests(PhpFastCgiSite site) : IClassFixture<PhpFast
         Assert.Equal(200, (await GetAsync("/hello.php")).Status);
     }
 
-    [RequiresFact(PhpFpm.Binary)]
+    [PhpFpmFact]
     public async Task Keepalive_as_large_as_the_worker_count_does_not_starve_queued_connections()
     {
         // keepalive 3 with 3 workers: every idle kept connection pins a worker, so connections opened under
@@ -377,7 +377,7 @@ public sealed class PhpFastCgiTests(PhpFastCgiSite site) : IClassFixture<PhpFast
         }
     }
 
-    [RequiresFact(PhpFpm.Binary)]
+    [PhpFpmFact]
     public async Task X_accel_redirect_goes_to_an_internal_uri_or_named_location()
     {
         var file = await GetAsync("/accel.php");
@@ -391,7 +391,7 @@ public sealed class PhpFastCgiTests(PhpFastCgiSite site) : IClassFixture<PhpFast
         Assert.Equal("named fallback for /accelnamed.php\n", named.BodyText);
     }
 
-    [RequiresFact(PhpFpm.Binary)]
+    [PhpFpmFact]
     public async Task Intercept_errors_uses_error_page_only_for_codes_that_have_one()
     {
         var intercepted = await GetAsync("/intercept/notfound.php");
@@ -403,7 +403,7 @@ public sealed class PhpFastCgiTests(PhpFastCgiSite site) : IClassFixture<PhpFast
         Assert.Equal("teapot", passed.BodyText);
     }
 
-    [RequiresFact(PhpFpm.Binary)]
+    [PhpFpmFact]
     public async Task Hide_header_removes_a_backend_header()
     {
         var response = await GetAsync("/custom/hello.php");
@@ -412,7 +412,7 @@ public sealed class PhpFastCgiTests(PhpFastCgiSite site) : IClassFixture<PhpFast
         Assert.Null(response.Header("X-Powered"));
     }
 
-    [RequiresFact(PhpFpm.Binary)]
+    [PhpFpmFact]
     public async Task Backend_stderr_goes_to_the_error_log_with_nginx_wording()
     {
         var response = await GetAsync("/stderr.php");
@@ -424,7 +424,7 @@ public sealed class PhpFastCgiTests(PhpFastCgiSite site) : IClassFixture<PhpFast
             log);
     }
 
-    [RequiresFact(PhpFpm.Binary)]
+    [PhpFpmFact]
     public async Task Head_request_gets_headers_without_body()
     {
         var response = await RawHttp.GetAsync(site.Port, "/hello.php", method: "HEAD");
@@ -433,7 +433,7 @@ public sealed class PhpFastCgiTests(PhpFastCgiSite site) : IClassFixture<PhpFast
         Assert.Empty(response.Body);
     }
 
-    [RequiresFact(PhpFpm.Binary)]
+    [PhpFpmFact]
     public async Task Non_ascii_header_value_does_not_break_the_response()
     {
         var response = await GetAsync("/utf8header.php");

@@ -27,7 +27,7 @@ public sealed class PhpCrashSite : PhpSite
 
 public sealed class PhpFpmCrashTests(PhpCrashSite site) : IClassFixture<PhpCrashSite>
 {
-    [RequiresFact(PhpFpm.Binary)]
+    [PhpFpmFact]
     public async Task Php_fpm_killed_mid_response_truncates_then_the_server_recovers_after_restart()
     {
         // Warm the keep-alive pool so that stale pooled connections exist after the restart.

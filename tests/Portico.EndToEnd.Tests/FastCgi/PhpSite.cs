@@ -29,7 +29,7 @@ public abstract class PhpSite : IAsyncLifetime
 
     public string AccessLogPath => Path.Combine(Root, "portico", "access.log");
 
-    public PhpFpm? Fpm { get; private set; }
+    public PhpFpmProcess? Fpm { get; private set; }
 
     public PorticoProcess Portico => _portico!;
 
@@ -37,14 +37,13 @@ public abstract class PhpSite : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        if (!File.Exists(PhpFpm.Binary) && Environment.GetEnvironmentVariable("CI") != "true")
+        if (PhpFpmFactAttribute.SkipReason() is not null)
         {
-            return; // the tests skip visibly (RequiresFact); under CI=true they fail instead.
+            return; // the tests skip visibly (PhpFpmFact); under CI=true they fail instead.
         }
 
         _dir = new TempDir();
-        PhpTestScripts.WriteTo(Path.Combine(Root, "www"));
-        Fpm = await PhpFpm.StartAsync(Path.Combine(Root, "fpm"), Workers);
+        Fpm = await PhpFpmProcess.StartAsync(Workers, Root); // its document root, with the test scripts, is Root/www
         Port = FreePort.Next();
         DeadPort = FreePort.Next();
         if (UseSystemFastCgiParams && File.Exists("/etc/nginx/fastcgi_params"))
@@ -67,8 +66,8 @@ public abstract class PhpSite : IAsyncLifetime
     public string Expand(string config, int port) =>
         config.Replace("{port}", port.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)
               .Replace("{root}", Root, StringComparison.Ordinal)
-              .Replace("{tcp}", Fpm!.Tcp, StringComparison.Ordinal)
-              .Replace("{unix}", Fpm.Unix, StringComparison.Ordinal)
+              .Replace("{tcp}", Fpm!.Tcp.ToString(), StringComparison.Ordinal)
+              .Replace("{unix}", Fpm.Unix.ToString(), StringComparison.Ordinal)
               .Replace("{dead}", "127.0.0.1:" + DeadPort.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal);
 
     /// <summary>Waits (bounded) until the error log contains <paramref name="text"/>; returns the log.</summary>

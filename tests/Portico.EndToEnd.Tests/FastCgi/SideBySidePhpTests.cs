@@ -89,7 +89,7 @@ public sealed class SideBySidePhpTests(SideBySidePhpSite site) : IClassFixture<S
 {
     private static readonly string[] s_keyHeaders = ["Content-Type", "Location", "Set-Cookie", "X-Custom", "X-Powered", "Transfer-Encoding", "X-Accel-Redirect", "Status"];
 
-    [RequiresTheory(PhpFpm.Binary, NginxProcess.Binary)]
+    [PhpFpmTheory(NginxProcess.Binary)]
     [InlineData("/hello.php")]
     [InlineData("/query.php?a=1&b=two%20words")]
     [InlineData("/status.php")]
@@ -145,7 +145,7 @@ public sealed class SideBySidePhpTests(SideBySidePhpSite site) : IClassFixture<S
         }
     }
 
-    [RequiresTheory(PhpFpm.Binary, NginxProcess.Binary)]
+    [PhpFpmTheory(NginxProcess.Binary)]
     [InlineData("/server.php?x=1&y=2", "")]
     [InlineData("/split/server.php/a/b", "")]
     [InlineData("/safe/server.php/a/b", "")]

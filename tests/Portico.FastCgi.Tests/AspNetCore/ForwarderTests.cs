@@ -115,7 +115,7 @@ public sealed class ForwarderTests : IClassFixture<PhpFpmFixture>
         Assert.Empty(await response.Content.ReadAsByteArrayAsync(Serve.TestTimeout()));
 
         // The connection is still usable afterwards (no stray body bytes were written).
-        Assert.Equal("Hello, world", await host.Http.GetStringAsync("/hello.php", Serve.TestTimeout()));
+        Assert.Equal("Hello, world", await host.Http.GetStringAsync("/hello-world.php", Serve.TestTimeout()));
     }
 
     [Fact]

@@ -12,7 +12,7 @@ public sealed class PhpFpmFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        if (PhpFpmProcess.FindBinary() is not null)
+        if (PhpFpmProcess.Binary is not null)
         {
             _fpm = await PhpFpmProcess.StartAsync(Workers, Serve.TestTimeout());
         }

@@ -48,7 +48,7 @@ public sealed class PhpFpmClientTests : IClassFixture<PhpFpmFixture>
     public async Task Hello_world_over_tcp()
     {
         await using var client = new FastCgiClient(Fpm.Tcp);
-        var (response, body) = await SendAsync(client, Script("hello.php"));
+        var (response, body) = await SendAsync(client, Script("hello-world.php"));
         Assert.Equal(200, response.StatusCode);
         Assert.Equal("Hello, world", body);
         Assert.StartsWith("text/html", response.GetHeader("Content-Type"), StringComparison.Ordinal);
@@ -59,7 +59,7 @@ public sealed class PhpFpmClientTests : IClassFixture<PhpFpmFixture>
     public async Task Hello_world_over_unix_socket()
     {
         await using var client = new FastCgiClient(Fpm.Unix);
-        var (response, body) = await SendAsync(client, Script("hello.php"));
+        var (response, body) = await SendAsync(client, Script("hello-world.php"));
         Assert.Equal(200, response.StatusCode);
         Assert.Equal("Hello, world", body);
     }
@@ -199,7 +199,7 @@ public sealed class PhpFpmClientTests : IClassFixture<PhpFpmFixture>
     {
         await using var client = new FastCgiClient(Fpm.Tcp);
         var lines = new List<string>();
-        var request = Script("stderr.php");
+        var request = Script("stderr-twice.php");
         request.StderrLine = lines.Add;
         var (_, body) = await SendAsync(client, request);
         Assert.Equal("done", body);

@@ -1,14 +1,24 @@
-namespace Portico.EndToEnd.Tests.FastCgi;
+namespace Portico.Testing;
 
-/// <summary>The PHP pages the end-to-end FastCGI tests run (and a few static files beside them).</summary>
-internal static class PhpTestScripts
+/// <summary>
+/// The PHP pages the php-fpm tests run (and a few static files beside them), written to
+/// <see cref="PhpFpmProcess.DocumentRoot"/>. Where the FastCGI client tests and the end-to-end tests
+/// need different output, the scripts have different names.
+/// </summary>
+public static class PhpScripts
 {
     public static void WriteTo(string root)
     {
         Directory.CreateDirectory(root);
         Write(root, "hello.php", """<?php header('X-Powered: php'); echo "Hello from PHP\n";""");
+        Write(root, "hello-world.php", """<?php echo "Hello, world";""");
         Write(root, "query.php", """<?php echo $_SERVER['QUERY_STRING'], '|', $_GET['a'] ?? '', '|', $_GET['b'] ?? '';""");
         Write(root, "post.php", """
+            <?php
+            $body = file_get_contents('php://input');
+            echo $_SERVER['REQUEST_METHOD'], ' ', strlen($body), ' ', hash('sha256', $body);
+            """);
+        Write(root, "post-length.php", """
             <?php
             $body = file_get_contents('php://input');
             echo $_SERVER['REQUEST_METHOD'], ' ', $_SERVER['CONTENT_LENGTH'] ?? '-', ' ', strlen($body), ' ', hash('sha256', $body);
@@ -50,9 +60,24 @@ internal static class PhpTestScripts
             echo "second\n";
             """);
         Write(root, "stderr.php", """<?php error_log('message to stderr'); echo 'done';""");
-        Write(root, "hang.php", """<?php header('Content-Type: text/plain'); echo str_repeat('x', 100000); flush(); sleep(30); echo 'never';""");
+        Write(root, "stderr-twice.php", """
+            <?php
+            error_log('first message to stderr');
+            error_log('second message');
+            echo 'done';
+            """);
+
+        // "started", then 100 KB, flushed; then the script sleeps in mid-body (until php-fpm is killed).
+        Write(root, "hang.php", """
+            <?php
+            header('Content-Type: text/plain');
+            echo 'started', str_repeat('x', 100000); flush();
+            sleep(30);
+            echo 'never';
+            """);
         Write(root, "hanghead.php", """<?php sleep(30); echo 'never';""");
-        Write(root, "slow.php", """<?php usleep(200000); echo 'slow ', getmypid();""");
+        Write(root, "slow.php", """<?php usleep(300000); echo 'slow ', getmypid();""");
+        Write(root, "pid.php", """<?php echo getmypid();""");
         Write(root, "accel.php", """<?php header('X-Accel-Redirect: /protected/secret.txt'); header('Set-Cookie: seen=1'); echo 'php body';""");
         Write(root, "accelnamed.php", """<?php header('X-Accel-Redirect: @fallback'); echo 'php body';""");
         Write(root, "pathinfo.php", """<?php echo 'script=', $_SERVER['SCRIPT_NAME'], ' info=', $_SERVER['PATH_INFO'] ?? '', ' file=', basename($_SERVER['SCRIPT_FILENAME']);""");
