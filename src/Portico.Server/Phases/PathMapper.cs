@@ -59,8 +59,11 @@ internal static class PathMapper
             return false;
         }
 
-        var full = Path.GetFullPath(path);
-        var root = Path.GetFullPath(baseDir.Length == 0 ? "/" : baseDir).TrimEnd('/');
+        // Paths without "//" or "/." segments are already what GetFullPath would return (the common case:
+        // the URI was normalized and the root comes from the config); only the others pay for it.
+        var full = IsPlain(path) ? path : Path.GetFullPath(path);
+        var rootDir = baseDir.Length == 0 ? "/" : baseDir;
+        var root = (IsPlain(rootDir) ? rootDir : Path.GetFullPath(rootDir)).TrimEnd('/');
         if (root.Length == 0)
         {
             return true;
@@ -69,4 +72,7 @@ internal static class PathMapper
         return full.StartsWith(root, StringComparison.Ordinal)
             && (full.Length == root.Length || full[root.Length] == '/');
     }
+
+    private static bool IsPlain(string path) =>
+        !path.Contains("//", StringComparison.Ordinal) && !path.Contains("/.", StringComparison.Ordinal) && !path.Contains('\0');
 }

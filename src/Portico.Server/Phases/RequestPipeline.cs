@@ -209,6 +209,10 @@ internal sealed class RequestPipeline
                 {
                     SetCaptures(ctx, found.Match, found.GroupNames!);
                 }
+                else if (found.Literal is { } whole)
+                {
+                    ctx.Captures = [whole];
+                }
             }
 
             var settings = location?.Settings ?? server.Settings;

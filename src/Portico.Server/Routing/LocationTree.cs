@@ -105,18 +105,30 @@ internal sealed class LocationTree
         {
             foreach (var node in _regexes)
             {
-                var match = node.Regex.Match(uri);
-                if (match.Success)
+                Match? match = null;
+                string? literal = null;
+                if (node.Regex.Literal is { } plain)
+                {
+                    literal = plain.Match(uri);
+                }
+                else
+                {
+                    match = node.Regex.Match(uri);
+                }
+
+                if (literal is not null || match is { Success: true })
                 {
                     final = true;
-                    var result = new LocationMatchResult(node.Location, match, node.Regex.GroupNames);
+                    var result = new LocationMatchResult(node.Location, match, node.Regex.GroupNames, literal);
                     if (node.Nested != Empty)
                     {
                         // nginx searches a regex location's nested locations too.
                         var nested = node.Nested.FindCore(uri, out _);
                         if (nested.Location is not null)
                         {
-                            return nested.Match is null ? nested with { Match = match, GroupNames = node.Regex.GroupNames } : nested;
+                            return nested.Match is null && nested.Literal is null
+                                ? nested with { Match = match, GroupNames = node.Regex.GroupNames, Literal = literal }
+                                : nested;
                         }
                     }
 
@@ -137,4 +149,6 @@ internal sealed class LocationTree
 }
 
 /// <summary>The location found and the regex match that chose it (for captures), if any.</summary>
-internal readonly record struct LocationMatchResult(RuntimeLocation? Location, Match? Match, string?[]? GroupNames = null);
+/// <summary>The location found, with its regex match; <paramref name="Literal"/> is the whole match ($0) when a
+/// literal-only regex matched without the regex engine (then <paramref name="Match"/> is null).</summary>
+internal readonly record struct LocationMatchResult(RuntimeLocation? Location, Match? Match, string?[]? GroupNames = null, string? Literal = null);

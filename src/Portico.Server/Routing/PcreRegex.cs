@@ -16,11 +16,15 @@ internal sealed class PcreRegex
     // pattern (catastrophic backtracking) to a 500 instead of a stuck worker.
     private static readonly TimeSpan s_matchTimeout = TimeSpan.FromSeconds(1);
 
-    private PcreRegex(Regex regex, string?[] groupNames)
+    private PcreRegex(Regex regex, string?[] groupNames, LiteralPattern? literal)
     {
         Regex = regex;
         GroupNames = groupNames;
+        Literal = literal;
     }
+
+    /// <summary>Set when the pattern is plain literal text (no groups): match with it, not the regex.</summary>
+    public LiteralPattern? Literal { get; }
 
     public Regex Regex { get; }
 
@@ -36,7 +40,7 @@ internal sealed class PcreRegex
         }
 
         var translated = Translate(pattern, out var names);
-        return new PcreRegex(new Regex(translated, options, s_matchTimeout), names);
+        return new PcreRegex(new Regex(translated, options, s_matchTimeout), names, names.Length == 1 ? LiteralPattern.TryCreate(pattern, ignoreCase) : null);
     }
 
     public Match Match(string input) => Regex.Match(input);
