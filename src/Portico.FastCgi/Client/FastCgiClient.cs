@@ -43,7 +43,7 @@ public sealed class FastCgiClient : IAsyncDisposable
         // Reject an oversized param before taking a connection.
         Protocol.RecordWriter.ValidateParams(request.Params);
         var hasBody = request.Body is not null || request.BodyReader is not null;
-        var (connection, reused) = await Pool.RentAsync(probeSocket: hasBody, cancellationToken).ConfigureAwait(false);
+        var (connection, reused) = await Pool.RentAsync(probeSocket: hasBody, Options.ConnectTimeout, cancellationToken).ConfigureAwait(false);
         var exchange = new FastCgiExchange(Pool, connection, Options);
         try
         {
@@ -53,7 +53,7 @@ public sealed class FastCgiClient : IAsyncDisposable
         {
             // A pooled connection died while idle and the request was not consumed: retry once on a fresh
             // connection, as nginx retries a cached keepalive connection that turned out to be closed.
-            var (fresh, _) = await Pool.RentNewAsync(cancellationToken).ConfigureAwait(false);
+            var (fresh, _) = await Pool.RentNewAsync(Options.ConnectTimeout, cancellationToken).ConfigureAwait(false);
             return await new FastCgiExchange(Pool, fresh, Options).RunAsync(request, cancellationToken).ConfigureAwait(false);
         }
     }

@@ -7,6 +7,10 @@ public sealed class FastCgiClientOptions
     /// default off: the backend closes after each request).</summary>
     public bool KeepConnection { get; set; }
 
+    /// <summary>Connect timeout for this client's requests (nginx fastcgi_connect_timeout, which is per
+    /// location even when the pool is shared by an upstream group); null uses the pool's.</summary>
+    public TimeSpan? ConnectTimeout { get; set; }
+
     /// <summary>Longest pause while writing the request (nginx fastcgi_send_timeout, default 60s).</summary>
     public TimeSpan SendTimeout { get; set; } = TimeSpan.FromSeconds(60);
 

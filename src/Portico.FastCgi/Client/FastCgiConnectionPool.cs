@@ -56,7 +56,7 @@ public sealed class FastCgiConnectionPool : IAsyncDisposable
     /// connection was closed by the backend (one poll() per request); a request without a body skips it, since a
     /// stale connection fails before anything is consumed and the client retries it once on a fresh one.
     /// </summary>
-    internal async ValueTask<(FastCgiConnection Connection, bool Reused)> RentAsync(bool probeSocket, CancellationToken cancellationToken)
+    internal async ValueTask<(FastCgiConnection Connection, bool Reused)> RentAsync(bool probeSocket, TimeSpan? connectTimeout, CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -84,14 +84,14 @@ public sealed class FastCgiConnectionPool : IAsyncDisposable
             await candidate.DisposeAsync().ConfigureAwait(false);
         }
 
-        return await RentNewAsync(cancellationToken).ConfigureAwait(false);
+        return await RentNewAsync(connectTimeout, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Always opens a new connection (used for the one retry after a stale pooled one).</summary>
-    internal async ValueTask<(FastCgiConnection Connection, bool Reused)> RentNewAsync(CancellationToken cancellationToken)
+    internal async ValueTask<(FastCgiConnection Connection, bool Reused)> RentNewAsync(TimeSpan? connectTimeout, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var connection = await FastCgiConnection.ConnectAsync(EndPoint, _options.ConnectTimeout, _options.TimeProvider, cancellationToken).ConfigureAwait(false);
+        var connection = await FastCgiConnection.ConnectAsync(EndPoint, connectTimeout ?? _options.ConnectTimeout, _options.TimeProvider, cancellationToken).ConfigureAwait(false);
         Interlocked.Increment(ref _connectionsOpened);
         connection.AwaitingFirstResponse = true;
         lock (_lock)

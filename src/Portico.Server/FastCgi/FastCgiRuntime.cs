@@ -277,6 +277,9 @@ internal sealed class CompiledFastCgi
         var options = new FastCgiClientOptions
         {
             KeepConnection = settings.KeepConn,
+
+            // Per location, also when an upstream group's pools are shared by locations with other values.
+            ConnectTimeout = settings.ConnectTimeout,
             SendTimeout = settings.SendTimeout,
             ReadTimeout = settings.ReadTimeout,
             // nginx fails with "upstream sent too big header" beyond fastcgi_buffer_size; keep a sane floor.

@@ -13,6 +13,7 @@ public sealed class MisbehavingBackendTests : IAsyncLifetime
     private FakeFastCgiBackend? _stderr;
     private FakeFastCgiBackend? _diesMidBody;
     private FakeFastCgiBackend? _badHeader;
+    private readonly List<Socket> _unanswered = [];
     private PorticoProcess? _portico;
     private int _port;
 
@@ -42,6 +43,21 @@ public sealed class MisbehavingBackendTests : IAsyncLifetime
             await s.WriteAsync(FakeFastCgiBackend.EndRequest(), t);
         });
 
+        // A listener that never accepts, its queue filled: further SYNs are dropped, so a connect hangs.
+        var full = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        full.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        full.Listen(1);
+        _unanswered.Add(full);
+        var fullPort = ((System.Net.IPEndPoint)full.LocalEndPoint!).Port;
+        for (var i = 0; i < 4; i++)
+        {
+            var filler = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            _unanswered.Add(filler);
+            _ = filler.ConnectAsync(full.LocalEndPoint!).ContinueWith(static t => t.Exception, TaskScheduler.Default);
+        }
+
+        await Task.Delay(200);
+
         _port = FreePort.Next();
         var config = $$"""
             daemon off;
@@ -50,6 +66,7 @@ public sealed class MisbehavingBackendTests : IAsyncLifetime
             events { worker_connections 64; }
             http {
                 access_log off;
+                upstream unanswered { server 127.0.0.1:{{fullPort}}; }
                 server {
                     listen 127.0.0.1:{{_port}};
                     server_name localhost;
@@ -60,6 +77,7 @@ public sealed class MisbehavingBackendTests : IAsyncLifetime
                     location /badheader { fastcgi_pass 127.0.0.1:{{_badHeader.Port}}; }
                     location /intercepted { error_page 502 504 = @down; fastcgi_read_timeout 1s; fastcgi_pass 127.0.0.1:{{_silent.Port}}; }
                     location @down { return 503 "maintenance\n"; }
+                    location /unanswered { fastcgi_connect_timeout 300ms; fastcgi_pass unanswered; }
                 }
             }
             """;
@@ -102,6 +120,19 @@ public sealed class MisbehavingBackendTests : IAsyncLifetime
         Assert.Equal(504, response.Status);
         Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(5));
         Assert.Contains("upstream timed out (110: Connection timed out) while reading response header from upstream", await WaitForLogAsync("upstream timed out"));
+    }
+
+    [Fact]
+    public async Task Location_connect_timeout_applies_to_an_upstream_group()
+    {
+        // http-level fastcgi_connect_timeout is the default 60s; the location's 300ms must win (nginx reads
+        // it from the location even though the upstream block is shared).
+        var started = DateTime.UtcNow;
+        var response = await RawHttp.GetAsync(_port, "/unanswered");
+
+        Assert.Equal(504, response.Status);
+        Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(5), "took " + (DateTime.UtcNow - started));
+        Assert.Contains("upstream timed out (110: Connection timed out) while connecting to upstream", await WaitForLogAsync("while connecting to upstream"));
     }
 
     [Fact]
@@ -177,6 +208,11 @@ public sealed class MisbehavingBackendTests : IAsyncLifetime
             {
                 await backend.DisposeAsync();
             }
+        }
+
+        foreach (var socket in _unanswered)
+        {
+            socket.Dispose();
         }
 
         _dir.Dispose();
