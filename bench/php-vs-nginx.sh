@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Side-by-side PHP throughput: one php-fpm pool (pm=static) behind Debian's nginx and behind the
-# NativeAOT portico binary, the same config for both (fastcgi_keep_conn on + upstream keepalive),
-# loaded in turn by wrk from this machine (loopback only, bounded duration).
-# Prints requests/s for each and the ratio portico/nginx.
-# Usage: [KEEPALIVE=4] [PORTICO_BIN=path] bench/php-vs-nginx.sh [seconds] [php-fpm children] [wrk connections]
+# NativeAOT portico binary, the same config for both (worker_processes 1, fastcgi_keep_conn on +
+# upstream keepalive), loaded in turn by wrk from this machine (loopback only, bounded duration).
+# Prints requests/s for each round and the median ratio portico/nginx.
+# Usage: [KEEPALIVE=4] [ROUNDS=3] [PORTICO_BIN=path] bench/php-vs-nginx.sh [seconds] [php-fpm children] [wrk connections]
 # keepalive must stay below the children count: each kept connection pins a php-fpm worker, and with
 # keepalive == children new connections queue behind idle pinned workers (both servers stall).
 set -euo pipefail
@@ -73,16 +73,32 @@ conf portico $pport > "$work/portico.conf"
 
 "$fpm" --nodaemonize --fpm-config "$work/fpm.conf" $( [ "$(id -u)" = 0 ] && echo -R ) 2>/dev/null &
 echo $! > "$work/fpm-master.pid"
-/usr/sbin/nginx -p "$work/nginx/" -c "$work/nginx.conf" -e stderr 2>"$work/nginx.stderr" &
-"$bin" -p "$work/portico/" -c "$work/portico.conf" 2>/dev/null &
-echo $! > "$work/portico-proc.pid"
-sleep 1.5
-curl -fsS "http://127.0.0.1:$nport/hello.php" >/dev/null || { cat "$work/nginx.stderr" "$work/nginx-error.log" 2>/dev/null; exit 1; }
-curl -fsS "http://127.0.0.1:$pport/hello.php" >/dev/null
+sleep 1
 
-run() { wrk -t2 -c"$conns" -d"${secs}s" "http://127.0.0.1:$1/hello.php" | awk -v who="$2" '/Requests\/sec/ {print $2} /Non-2xx|Socket errors/ {print "  " who ":" $0 > "/dev/stderr"}'; }
-echo "php-fpm: $children static children; upstream keepalive $keepalive; wrk -t2 -c$conns -d${secs}s; GET /hello.php"
-run $nport "nginx (warm-up)" >/dev/null; run $pport "portico (warm-up)" >/dev/null   # warm up (opcache, pools)
-n=$(run $nport nginx); p=$(run $pport portico)
-printf '%-10s %12s\n' nginx "$n" portico "$p"
-printf '%-10s %12.2f\n' ratio "$(echo "$p / $n" | bc -l)"
+# One server at a time: a server that stays up keeps its idle upstream connections, and each one pins a
+# php-fpm worker the other server then cannot use. So each round starts the server, warms it up, measures,
+# and stops it (its connections close and free their workers); the servers alternate for several rounds.
+start() {
+  if [ "$1" = nginx ]; then
+    /usr/sbin/nginx -p "$work/nginx/" -c "$work/nginx.conf" -e stderr 2>"$work/nginx.stderr" &
+  else
+    "$bin" -p "$work/portico/" -c "$work/portico.conf" 2>"$work/portico.stderr" &
+  fi
+  echo $! > "$work/$1-proc.pid"
+  for _ in $(seq 50); do curl -fsS "http://127.0.0.1:$2/hello.php" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  cat "$work/$1.stderr" "$work/$1-error.log" 2>/dev/null; exit 1
+}
+stop() { kill -QUIT "$(cat "$work/$1-proc.pid")" 2>/dev/null; wait "$(cat "$work/$1-proc.pid")" 2>/dev/null || true; rm -f "$work/$1-proc.pid"; sleep 0.3; }
+run() { wrk -t2 -c"$conns" -d"$1s" "http://127.0.0.1:$2/hello.php" | awk -v who="$3" '/Requests\/sec/ {print $2} /Non-2xx|Socket errors/ {print "  " who ":" $0 > "/dev/stderr"}'; }
+measure() { start "$1" "$2"; run 2 "$2" "$1 (warm-up)" >/dev/null; run "$secs" "$2" "$1"; stop "$1"; }
+
+rounds=${ROUNDS:-3}
+echo "php-fpm: $children static children; upstream keepalive $keepalive; worker_processes 1; wrk -t2 -c$conns -d${secs}s; GET /hello.php; $rounds rounds"
+ratios=()
+for r in $(seq "$rounds"); do
+  n=$(measure nginx $nport); p=$(measure portico $pport)
+  ratio=$(echo "$p / $n" | bc -l)
+  ratios+=("$ratio")
+  printf 'round %d: nginx %10s  portico %10s  ratio %.2f\n' "$r" "$n" "$p" "$ratio"
+done
+printf 'median ratio %.2f\n' "$(printf '%s\n' "${ratios[@]}" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}')"
