@@ -49,6 +49,33 @@ public sealed class EventLoopTests
         Assert.Equal(2, CountThreads(portico.Pid, EventLoopThreadName));
     }
 
+    [Fact]
+    public async Task A_reload_that_changes_worker_processes_says_a_restart_is_needed()
+    {
+        using var dir = new TempDir();
+        var port = FreePort.Next();
+        var log = Path.Combine(dir.Path, "error.log");
+        string Config(int workers, string text) =>
+            $"worker_processes {workers};\nerror_log {log} notice;\nhttp {{ access_log off; server {{ listen 127.0.0.1:{port}; return 200 \"{text}\"; }} }}\n";
+        var conf = dir.Write("site.conf", Config(1, "one"));
+        await using var portico = PorticoProcess.Start(dir.Path, "-p", dir.Path + "/", "-c", conf);
+        await portico.WaitForPortAsync(port);
+
+        dir.Write("site.conf", Config(2, "two"));
+        portico.Signal("HUP");
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while ((await RawHttp.GetAsync(port, "/")).BodyText != "two" && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
+        // The rest of the config applies at once; the thread count stays until a restart.
+        Assert.Equal("two", (await RawHttp.GetAsync(port, "/")).BodyText);
+        Assert.Contains("[notice]", File.ReadAllText(log), StringComparison.Ordinal);
+        Assert.Contains("worker_processes change takes effect after a restart (event-loop threads now: 1)", File.ReadAllText(log), StringComparison.Ordinal);
+        Assert.Equal(1, CountThreads(portico.Pid, EventLoopThreadName));
+    }
+
     private static int CountThreads(int pid, string name) =>
         Directory.GetDirectories($"/proc/{pid}/task")
             .Count(task => File.ReadAllText(Path.Combine(task, "comm")).TrimEnd('\n') == name);

@@ -153,7 +153,7 @@ public sealed class PorticoHost : IAsyncDisposable
         if (EventLoop.Threads > 0 && (config.WorkerProcesses ?? Environment.ProcessorCount) != EventLoop.Threads)
         {
             // The runtime fixes its event-loop threads at the first socket; nginx would start new workers.
-            next.Logs.ErrorLog.Write(Portico.Config.LogLevel.Notice, $"worker_processes change takes effect after a restart ({EventLoop.Threads} event-loop threads running)");
+            next.Logs.ErrorLog.Write(Portico.Config.LogLevel.Notice, $"worker_processes change takes effect after a restart (event-loop threads now: {EventLoop.Threads})");
         }
         return Task.CompletedTask;
     }
