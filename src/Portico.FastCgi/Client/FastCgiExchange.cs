@@ -10,7 +10,7 @@ namespace Portico.FastCgi.Client;
 /// The request body is sent while the response is already being read, as nginx does: an application
 /// that writes a large response before draining STDIN would otherwise deadlock both sides.
 /// </summary>
-internal sealed class FastCgiExchange
+internal sealed class FastCgiExchange : IReadWaitGuard
 {
     private const ushort RequestId = FastCgiConstants.DefaultRequestId;
     private const int InitialHeadBuffer = 16 * 1024;
@@ -81,7 +81,7 @@ internal sealed class FastCgiExchange
             }
 
             phase = FastCgiErrorKind.ReadTimeout;
-            _records = new ResponseRecordReader(_connection.Reader, RequestId, request.StderrLine);
+            _records = new ResponseRecordReader(_connection.Reader, RequestId, request.StderrLine, this);
             var response = await ReadHeadAsync(io).ConfigureAwait(false);
             _pool.FirstResponseSeen(_connection);
             return response;
@@ -255,13 +255,14 @@ internal sealed class FastCgiExchange
         }
     }
 
-    private async ValueTask<int> ReadRecordsAsync(Memory<byte> destination, CancellationToken token)
-    {
-        if (_records!.IsEnded)
-        {
-            return 0;
-        }
+    /// <summary>Reads the next STDOUT bytes (0 once FCGI_END_REQUEST was read).</summary>
+    private ValueTask<int> ReadRecordsAsync(Memory<byte> destination, CancellationToken token) =>
+        _records!.IsEnded ? ValueTask.FromResult(0) : _records.ReadStdoutAsync(destination, token);
 
+    /// <summary>The read timeout runs only while the reader waits on the socket (nginx: "between two successive
+    /// read operations"), and only once the whole request was sent.</summary>
+    void IReadWaitGuard.BeforeWait()
+    {
         lock (_timerLock)
         {
             _readInFlight = true;
@@ -270,18 +271,14 @@ internal sealed class FastCgiExchange
                 _readDeadline.Arm(_options.ReadTimeout);
             }
         }
+    }
 
-        try
+    void IReadWaitGuard.AfterWait()
+    {
+        lock (_timerLock)
         {
-            return await _records.ReadStdoutAsync(destination, token).ConfigureAwait(false);
-        }
-        finally
-        {
-            lock (_timerLock)
-            {
-                _readInFlight = false;
-                _readDeadline.Disarm();
-            }
+            _readInFlight = false;
+            _readDeadline.Disarm();
         }
     }
 

@@ -14,17 +14,19 @@ internal sealed class ResponseRecordReader
     private readonly PipeReader _reader;
     private readonly ushort _requestId;
     private readonly StderrLineSplitter? _stderr;
+    private readonly IReadWaitGuard? _waitGuard;
 
     private State _state = State.Header;
     private RecordHeader _current;
     private int _contentRemaining;
     private int _paddingRemaining;
 
-    public ResponseRecordReader(PipeReader reader, ushort requestId, Action<string>? onStderrLine)
+    public ResponseRecordReader(PipeReader reader, ushort requestId, Action<string>? onStderrLine, IReadWaitGuard? waitGuard = null)
     {
         _reader = reader;
         _requestId = requestId;
         _stderr = onStderrLine is null ? null : new StderrLineSplitter(onStderrLine);
+        _waitGuard = waitGuard;
     }
 
     private enum State
@@ -46,9 +48,24 @@ internal sealed class ResponseRecordReader
     {
         // 0 means "ended", so an empty destination would be ambiguous (and could spin).
         ArgumentOutOfRangeException.ThrowIfZero(destination.Length);
+        // Some readers (Pipe) hand back already-examined bytes from TryRead; after "need more" always wait.
+        var mustWait = false;
         while (_state != State.Ended)
         {
-            var result = await _reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            if (mustWait || !_reader.TryRead(out var result))
+            {
+                // Only a real wait on the backend is timed.
+                _waitGuard?.BeforeWait();
+                try
+                {
+                    result = await _reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    _waitGuard?.AfterWait();
+                }
+            }
+
             var buffer = result.Buffer;
             int copied;
             var needMore = false;
@@ -74,6 +91,8 @@ internal sealed class ResponseRecordReader
             {
                 return copied;
             }
+
+            mustWait = needMore;
 
             if (result.IsCompleted)
             {
