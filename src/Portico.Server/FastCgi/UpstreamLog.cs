@@ -23,8 +23,7 @@ internal sealed class UpstreamLog
     /// <summary>When the chosen server's response head arrived; its time runs until <see cref="Complete"/>.</summary>
     public long HeaderTimestamp { get; set; }
 
-    /// <summary>Records a try; <paramref name="seconds"/> NaN means "still running" (see <see cref="Complete"/>).
-    /// <paramref name="status"/> 0 prints as nginx's "502" for a failed connect is given explicitly by callers.</summary>
+    /// <summary>Records a try; <paramref name="seconds"/> NaN means "still running" (see <see cref="Complete"/>).</summary>
     public void Add(string addr, int status, double seconds) => _tries.Add((addr, status, seconds));
 
     public void Complete(TimeProvider time)
