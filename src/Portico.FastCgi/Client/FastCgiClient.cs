@@ -32,7 +32,7 @@ public sealed class FastCgiClient : IAsyncDisposable
     /// upload. Failures throw <see cref="FastCgiException"/> (a failing body stream's own exception is rethrown
     /// as is); cancellation throws <see cref="OperationCanceledException"/>.
     /// </summary>
-    public async Task<FastCgiResponse> SendAsync(FastCgiRequest request, CancellationToken cancellationToken = default)
+    public Task<FastCgiResponse> SendAsync(FastCgiRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         if (request.Body is not null && request.BodyReader is not null)
@@ -43,19 +43,22 @@ public sealed class FastCgiClient : IAsyncDisposable
         // Reject an oversized param before taking a connection.
         Protocol.RecordWriter.ValidateParams(request.Params);
         var hasBody = request.Body is not null || request.BodyReader is not null;
-        var (connection, reused) = await Pool.RentAsync(probeSocket: hasBody, Options.ConnectTimeout, cancellationToken).ConfigureAwait(false);
-        var exchange = new FastCgiExchange(Pool, connection, Options);
-        try
+        var rent = Pool.RentAsync(probeSocket: hasBody, Options.ConnectTimeout, cancellationToken);
+
+        // An idle connection is the common case: no async frame of our own around the exchange.
+        if (rent.IsCompletedSuccessfully)
         {
-            return await exchange.RunAsync(request, cancellationToken).ConfigureAwait(false);
+            var (connection, reused) = rent.Result;
+            return new FastCgiExchange(Pool, connection, Options, reused).RunAsync(request, cancellationToken);
         }
-        catch (FastCgiException ex) when (reused && ex.Kind == FastCgiErrorKind.BackendClosed && exchange.FailedBeforeAnyExchange)
-        {
-            // A pooled connection died while idle and the request was not consumed: retry once on a fresh
-            // connection, as nginx retries a cached keepalive connection that turned out to be closed.
-            var (fresh, _) = await Pool.RentNewAsync(Options.ConnectTimeout, cancellationToken).ConfigureAwait(false);
-            return await new FastCgiExchange(Pool, fresh, Options).RunAsync(request, cancellationToken).ConfigureAwait(false);
-        }
+
+        return SendAfterRentAsync(rent, request, cancellationToken);
+    }
+
+    private async Task<FastCgiResponse> SendAfterRentAsync(ValueTask<(FastCgiConnection Connection, bool Reused)> rent, FastCgiRequest request, CancellationToken cancellationToken)
+    {
+        var (connection, reused) = await rent.ConfigureAwait(false);
+        return await new FastCgiExchange(Pool, connection, Options, reused).RunAsync(request, cancellationToken).ConfigureAwait(false);
     }
 
     public ValueTask DisposeAsync() => _ownsPool ? Pool.DisposeAsync() : ValueTask.CompletedTask;

@@ -22,6 +22,9 @@ internal sealed class FastCgiExchange : IReadWaitGuard
     private readonly IoDeadline _readDeadline;
     private readonly Lock _timerLock = new();
 
+    // The connection came from the pool: if it turns out to have been closed while idle, the request is retried once.
+    private readonly bool _reused;
+
     // The caller's token cancels the connection's I/O (one registration per exchange, not a linked source per call).
     private CancellationToken _callerToken;
     private CancellationTokenRegistration _callerRegistration;
@@ -34,11 +37,12 @@ internal sealed class FastCgiExchange : IReadWaitGuard
     private bool _bodyTouched;
     private bool _responseSeen;
 
-    public FastCgiExchange(FastCgiConnectionPool pool, FastCgiConnection connection, FastCgiClientOptions options)
+    public FastCgiExchange(FastCgiConnectionPool pool, FastCgiConnection connection, FastCgiClientOptions options, bool reused = false)
     {
         _pool = pool;
         _connection = connection;
         _options = options;
+        _reused = reused;
         _sendDeadline = connection.SendDeadline;
         _readDeadline = connection.ReadDeadline;
     }
@@ -96,6 +100,14 @@ internal sealed class FastCgiExchange : IReadWaitGuard
             }
 
             var translated = ErrorTranslation.Translate(ex, phase == FastCgiErrorKind.SendTimeout ? _sendDeadline : _readDeadline, phase, cancellationToken, _pool.EndPoint);
+            if ((translated ?? ex) is FastCgiException { Kind: FastCgiErrorKind.BackendClosed } && _reused && FailedBeforeAnyExchange)
+            {
+                // A pooled connection died while idle and the request was not consumed: retry once on a fresh
+                // connection, as nginx retries a cached keepalive connection that turned out to be closed.
+                var (fresh, _) = await _pool.RentNewAsync(_options.ConnectTimeout, cancellationToken).ConfigureAwait(false);
+                return await new FastCgiExchange(_pool, fresh, _options).RunAsync(request, cancellationToken).ConfigureAwait(false);
+            }
+
             if (translated is not null)
             {
                 throw translated;
