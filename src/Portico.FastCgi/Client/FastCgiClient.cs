@@ -30,7 +30,8 @@ public sealed class FastCgiClient : IAsyncDisposable
     /// Sends the request and returns once the CGI header block is parsed. The body is uploaded concurrently
     /// and may still be uploading when this returns; <paramref name="cancellationToken"/> keeps governing that
     /// upload. Failures throw <see cref="FastCgiException"/> (a failing body stream's own exception is rethrown
-    /// as is); cancellation throws <see cref="OperationCanceledException"/>.
+    /// as is); cancellation throws <see cref="OperationCanceledException"/>. Invalid arguments (including a param
+    /// too large for one record) throw at the call, before a connection is taken.
     /// </summary>
     public Task<FastCgiResponse> SendAsync(FastCgiRequest request, CancellationToken cancellationToken = default)
     {

@@ -147,27 +147,22 @@ internal sealed class FastCgiConnection : IAsyncDisposable
         _socket.Dispose();
     }
 
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
         {
-            return;
+            return ValueTask.CompletedTask;
         }
 
         IsReusable = false;
         SendDeadline.Dispose();
         ReadDeadline.Dispose();
 
-        // Closing the socket first: completing the writer would otherwise try to flush into a dead peer.
+        // The socket first (a pending read or write fails at once), then the pipes hand their buffers back to
+        // the pool; they never flush, so completing them cannot fail on a dead peer.
         _socket.Dispose();
-        try
-        {
-            await Reader.CompleteAsync().ConfigureAwait(false);
-            await Writer.CompleteAsync().ConfigureAwait(false);
-        }
-        catch (Exception)
-        {
-            // Completing pipes over a dead socket may fail in several ways; the connection is gone either way.
-        }
+        Reader.Complete();
+        Writer.Complete();
+        return ValueTask.CompletedTask;
     }
 }
