@@ -43,6 +43,13 @@ public sealed class FastCgiClient : IAsyncDisposable
 
         // Reject an oversized param before taking a connection.
         Protocol.RecordWriter.ValidateParams(request.Params);
+        if (request.ParamBlock is { LargestPair: > Protocol.FastCgiConstants.MaxContentLength } block)
+        {
+            throw new FastCgiException(
+                FastCgiErrorKind.ParamTooLarge,
+                $"A FastCGI param encodes to {block.LargestPair} bytes; a name/value pair must fit one PARAMS record (at most {Protocol.FastCgiConstants.MaxContentLength} bytes) because the backend parses each record alone.");
+        }
+
         var hasBody = request.Body is not null || request.BodyReader is not null;
         var rent = Pool.RentAsync(probeSocket: hasBody, Options.ConnectTimeout, cancellationToken);
 

@@ -1,4 +1,5 @@
 using System.IO.Pipelines;
+using System.Net;
 using System.Net.Sockets;
 
 namespace Portico.FastCgi.Client;
@@ -55,14 +56,21 @@ internal sealed class FastCgiConnection : IAsyncDisposable
 
     public static async Task<FastCgiConnection> ConnectAsync(FastCgiEndPoint endPoint, TimeSpan timeout, TimeProvider timeProvider, CancellationToken cancellationToken)
     {
-        var socket = endPoint.IsUnixSocket
-            ? new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified)
-            : new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        var target = endPoint.ToSocketEndPoint();
+
+        // A literal address gets a socket of its own family: the dual-mode IPv6 socket .NET creates by default
+        // costs four more system calls per connect (IPV6_V6ONLY set and read back) for nothing.
+        var socket = target switch
+        {
+            UnixDomainSocketEndPoint => new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified),
+            IPEndPoint ip => new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true },
+            _ => new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true },
+        };
         using var timeoutCts = new CancellationTokenSource(timeout, timeProvider);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeoutCts.Token);
+        using var linked = cancellationToken.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeoutCts.Token) : null;
         try
         {
-            await socket.ConnectAsync(endPoint.ToSocketEndPoint(), linked.Token).ConfigureAwait(false);
+            await socket.ConnectAsync(target, linked?.Token ?? timeoutCts.Token).ConfigureAwait(false);
             return new FastCgiConnection(socket, timeProvider.GetTimestamp(), timeProvider);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)

@@ -69,7 +69,7 @@ internal sealed class FastCgiExchange : IReadWaitGuard
             _connection.RequestCount++;
             var writer = _connection.Writer;
             RecordWriter.WriteBeginRequest(writer, RequestId, _options.KeepConnection);
-            RecordWriter.WriteParams(writer, RequestId, request.Params);
+            RecordWriter.WriteParams(writer, RequestId, request.ParamBlock is { } block ? block.Encoded.Span : default, request.Params);
             if (request.Body is null && request.BodyReader is null)
             {
                 // Empty STDIN ends the body stream even when there is no body (spec section 3.3, 6.2).

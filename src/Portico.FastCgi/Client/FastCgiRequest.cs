@@ -14,7 +14,10 @@ public sealed class FastCgiRequest
     /// <summary>A request with room for <paramref name="paramsCapacity"/> params before the list grows.</summary>
     public FastCgiRequest(int paramsCapacity) => Params = new List<NameValuePair>(paramsCapacity);
 
-    /// <summary>CGI params in send order. Each pair must encode to at most 65535 bytes.</summary>
+    /// <summary>Params already encoded, sent before <see cref="Params"/>. The caller owns (and disposes) the block.</summary>
+    public FastCgiParamBlock? ParamBlock { get; set; }
+
+    /// <summary>CGI params in send order, after <see cref="ParamBlock"/>. Each pair must encode to at most 65535 bytes.</summary>
     public List<NameValuePair> Params { get; }
 
     /// <summary>Request body, streamed as FCGI_STDIN. Set at most one of <see cref="Body"/> and <see cref="BodyReader"/>.</summary>

@@ -27,7 +27,7 @@ internal static class NameValueCodec
         return offset + pair.Value.Length;
     }
 
-    private static int WriteLength(int length, Span<byte> destination)
+    public static int WriteLength(int length, Span<byte> destination)
     {
         if (length < 0x80)
         {
@@ -37,6 +37,29 @@ internal static class NameValueCodec
 
         BinaryPrimitives.WriteUInt32BigEndian(destination, (uint)length | 0x8000_0000u);
         return 4;
+    }
+
+    /// <summary>The encoded size of the pair that starts <paramref name="source"/> (which must hold a whole pair).</summary>
+    public static int PairLength(ReadOnlySpan<byte> source)
+    {
+        var offset = 0;
+        var name = ReadLength(source, ref offset);
+        var value = ReadLength(source, ref offset);
+        return offset + name + value;
+    }
+
+    private static int ReadLength(ReadOnlySpan<byte> source, ref int offset)
+    {
+        var first = source[offset];
+        if ((first & 0x80) == 0)
+        {
+            offset++;
+            return first;
+        }
+
+        var length = (int)(BinaryPrimitives.ReadUInt32BigEndian(source[offset..]) & 0x7FFF_FFFFu);
+        offset += 4;
+        return length;
     }
 
     /// <summary>Decodes one pair from the front of <paramref name="source"/>; false when incomplete.</summary>

@@ -54,9 +54,49 @@ internal static class RecordWriter
     /// php-fpm decodes each PARAMS record on its own (fpm_fcgi/fastcgi.c), so a split pair would be lost
     /// or misread. Hence one pair must fit one record's 65535-byte content (spec section 3.3).
     /// </summary>
-    public static void WriteParams(IBufferWriter<byte> writer, ushort requestId, IReadOnlyList<NameValuePair> pairs)
+    public static void WriteParams(IBufferWriter<byte> writer, ushort requestId, IReadOnlyList<NameValuePair> pairs) =>
+        WriteParams(writer, requestId, [], pairs);
+
+    /// <summary>
+    /// Writes pre-encoded pairs (<see cref="Client.FastCgiParamBlock"/>), then <paramref name="pairs"/>, then the
+    /// terminator. The block goes out as one record when it fits (the usual case); otherwise it is cut between pairs.
+    /// </summary>
+    public static void WriteParams(IBufferWriter<byte> writer, ushort requestId, ReadOnlySpan<byte> encoded, IReadOnlyList<NameValuePair> pairs)
     {
         ValidateParams(pairs);
+        while (!encoded.IsEmpty)
+        {
+            var length = encoded.Length;
+            if (length > FastCgiConstants.MaxContentLength)
+            {
+                length = 0;
+                while (length < encoded.Length)
+                {
+                    var pair = NameValueCodec.PairLength(encoded[length..]);
+                    if (length + pair > FastCgiConstants.MaxContentLength)
+                    {
+                        break;
+                    }
+
+                    length += pair;
+                }
+
+                if (length == 0)
+                {
+                    throw new FastCgiException(FastCgiErrorKind.ParamTooLarge, $"A FastCGI param encodes to more than {FastCgiConstants.MaxContentLength} bytes; a name/value pair must fit one PARAMS record.");
+                }
+            }
+
+            WriteRecord(writer, FastCgiRecordType.Params, requestId, encoded[..length]);
+            encoded = encoded[length..];
+        }
+
+        WritePairs(writer, requestId, pairs);
+        WriteEndOfStream(writer, FastCgiRecordType.Params, requestId);
+    }
+
+    private static void WritePairs(IBufferWriter<byte> writer, ushort requestId, IReadOnlyList<NameValuePair> pairs)
+    {
         var start = 0;
         while (start < pairs.Count)
         {
@@ -87,8 +127,6 @@ internal static class RecordWriter
             writer.Advance(header.TotalLength);
             start = end;
         }
-
-        WriteEndOfStream(writer, FastCgiRecordType.Params, requestId);
     }
 
     /// <summary>Rejects, before any I/O, a pair that cannot fit one PARAMS record.</summary>

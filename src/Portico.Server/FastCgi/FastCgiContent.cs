@@ -73,8 +73,8 @@ internal static class FastCgiContent
             (ctx.UserVariables ??= new(StringComparer.Ordinal))["request_body_file"] = body.FilePath;
         }
 
-        using var arena = new ParamArena();
-        var request = BuildRequest(ctx, fcgi, arena);
+        using var block = new FastCgiParamBlock();
+        var request = BuildRequest(ctx, fcgi, block);
         request.Body = body.Stream;
 
         var time = runtime.Time;
@@ -361,42 +361,48 @@ internal static class FastCgiContent
         return compiled.ErrorPages.ContainsKey(status) && (!ctx.ErrorPageUsed || compiled.Source.RecursiveErrorPages);
     }
 
-    private static FastCgiRequest BuildRequest(RequestContext ctx, CompiledFastCgi fcgi, ParamArena arena)
+    private static FastCgiRequest BuildRequest(RequestContext ctx, CompiledFastCgi fcgi, FastCgiParamBlock block)
     {
-        var headers = ctx.Http.Request.Headers;
-        var request = new FastCgiRequest(fcgi.Params.Length + headers.Count);
-        var list = request.Params;
+        var request = new FastCgiRequest { ParamBlock = block };
         foreach (var param in fcgi.Params)
         {
             if (param.ConstantValue is { } constant)
             {
-                list.Add(new(param.NameBytes, constant));
+                if (!param.IfNotEmpty || constant.Length > 0)
+                {
+                    block.Add(param.NameBytes, constant);
+                }
+
                 continue;
             }
 
-            ReadOnlyMemory<byte> bytes;
-            var room = arena.Reserve(64);
-            if (param.Value.TryFormatSingleAscii(ctx, room, out var written))
+            // Addresses, ports and numbers are formatted straight into the block; anything else goes through a string.
+            var written = 0;
+            if (!param.Value.IsSingleAscii || !param.Value.TryFormatSingleAscii(ctx, block.BeginValue(param.NameBytes, 64), out written))
             {
-                bytes = arena.Commit(written);
-            }
-            else
-            {
-                bytes = arena.Add(param.Value.Evaluate(ctx));
-            }
+                block.CancelValue();
+                var value = param.Value.Evaluate(ctx);
+                if (!param.IfNotEmpty || value.Length > 0)
+                {
+                    block.Add(param.NameBytes, value);
+                }
 
-            if (param.IfNotEmpty && bytes.Length == 0)
-            {
                 continue;
             }
 
-            list.Add(new(param.NameBytes, bytes));
+            if (param.IfNotEmpty && written == 0)
+            {
+                block.CancelValue();
+                continue;
+            }
+
+            block.EndValue(written);
         }
 
         // fastcgi_pass_request_headers on: every request header as HTTP_NAME ("-" -> "_", upper case).
         // nginx (underscores_in_headers off) drops names with "_", so "X_Real_IP" cannot pose as "X-Real-IP";
         // a name also set by fastcgi_param (e.g. HTTP_PROXY "") is not sent twice.
-        foreach (var (name, values) in headers)
+        foreach (var (name, values) in ctx.Http.Request.Headers)
         {
             if (name.Contains('_', StringComparison.Ordinal))
             {
@@ -412,7 +418,7 @@ internal static class FastCgiContent
             string value = values.Count == 1
                 ? values[0] ?? ""
                 : string.Join(name.Equals("Cookie", StringComparison.OrdinalIgnoreCase) ? "; " : ", ", values.ToArray());
-            list.Add(new(paramBytes, arena.Add(value)));
+            block.Add(paramBytes, value);
         }
 
         return request;

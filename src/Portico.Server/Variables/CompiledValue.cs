@@ -23,6 +23,9 @@ internal sealed class CompiledValue
     /// <summary>True when the value has no variables: <see cref="Constant"/> is its text.</summary>
     public bool IsConstant => _parts.Length == 0;
 
+    /// <summary>One variable that <see cref="TryFormatSingleAscii"/> can write as bytes (an address, a port, a number).</summary>
+    public bool IsSingleAscii => _parts.Length == 1 && _parts[0].Literal is null && _parts[0].Variable.IsAsciiSafe;
+
     /// <summary>The text when <see cref="IsConstant"/>; otherwise the source text.</summary>
     public string Constant => _constant;
 
@@ -86,7 +89,7 @@ internal sealed class CompiledValue
     /// </summary>
     public bool TryFormatSingleAscii(RequestContext context, Span<byte> destination, out int written)
     {
-        if (_parts.Length == 1 && _parts[0].Literal is null && _parts[0].Variable.IsAsciiSafe)
+        if (IsSingleAscii)
         {
             return _parts[0].Variable.TryFormatAscii(context, _clock, destination, out written);
         }

@@ -86,6 +86,7 @@ public sealed class PhpFastCgiSite : PhpSite
                     fastcgi_param APP_ENV "test-$host";
                     fastcgi_param EMPTY_SKIPPED $arg_none if_not_empty;
                     fastcgi_param EMPTY_KEPT $arg_none;
+                    fastcgi_param CONSTANT_EMPTY_SKIPPED "" if_not_empty;
                     fastcgi_param HTTP_X_OVERRIDE "from-config";
                     fastcgi_hide_header X-Powered;
                     fastcgi_pass {tcp};
@@ -164,6 +165,7 @@ public sealed class PhpFastCgiTests(PhpFastCgiSite site) : IClassFixture<PhpFast
 
         Assert.Equal("test-localhost", server.GetProperty("APP_ENV").GetString());
         Assert.False(server.TryGetProperty("EMPTY_SKIPPED", out _));
+        Assert.False(server.TryGetProperty("CONSTANT_EMPTY_SKIPPED", out _)); // nginx tests the value, constant or not
         Assert.Equal("", server.GetProperty("EMPTY_KEPT").GetString());
         Assert.False(server.TryGetProperty("QUERY_STRING", out _)); // not configured here, so not sent
         Assert.False(server.TryGetProperty("SCRIPT_NAME", out _));
