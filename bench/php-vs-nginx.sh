@@ -2,8 +2,12 @@
 # Side-by-side PHP throughput: one php-fpm pool (pm=static) behind Debian's nginx and behind the
 # NativeAOT portico binary, the same config for both (worker_processes 1, fastcgi_keep_conn on +
 # upstream keepalive), loaded in turn by wrk from this machine (loopback only, bounded duration).
-# Prints requests/s for each round and the median ratio portico/nginx.
-# Usage: [KEEPALIVE=4] [ROUNDS=3] [PORTICO_BIN=path] bench/php-vs-nginx.sh [seconds] [php-fpm children] [wrk connections]
+# Prints requests/s and the server's own CPU per request (user+system, from /proc) for each round, and the
+# median ratio portico/nginx.
+# PIN=split runs wrk on CPU 1 and the server and php-fpm on CPU 0: the load generator off the server's cores,
+# as in a real deployment (the default lets all three share both cores: a contest for CPU time).
+# Usage: [KEEPALIVE=4] [ROUNDS=3] [PIN=split] [PORTICO_BIN=path] bench/php-vs-nginx.sh [seconds] [php-fpm children] [wrk connections]
+# Stop every other nginx/portico first: a leftover server on the same port (SO_REUSEPORT) takes part of the load.
 # keepalive must stay below the children count: each kept connection pins a php-fpm worker, and with
 # keepalive == children new connections queue behind idle pinned workers (both servers stall).
 set -euo pipefail
@@ -71,7 +75,9 @@ CONF
 conf nginx $nport > "$work/nginx.conf"
 conf portico $pport > "$work/portico.conf"
 
-"$fpm" --nodaemonize --fpm-config "$work/fpm.conf" $( [ "$(id -u)" = 0 ] && echo -R ) 2>/dev/null &
+server_cpus=0-1; load_cpus=0-1
+if [ "${PIN:-}" = split ]; then server_cpus=0; load_cpus=1; fi
+taskset -c "$server_cpus" "$fpm" --nodaemonize --fpm-config "$work/fpm.conf" $( [ "$(id -u)" = 0 ] && echo -R ) 2>/dev/null &
 echo $! > "$work/fpm-master.pid"
 sleep 1
 
@@ -80,25 +86,32 @@ sleep 1
 # and stops it (its connections close and free their workers); the servers alternate for several rounds.
 start() {
   if [ "$1" = nginx ]; then
-    /usr/sbin/nginx -p "$work/nginx/" -c "$work/nginx.conf" -e stderr 2>"$work/nginx.stderr" &
+    taskset -c "$server_cpus" /usr/sbin/nginx -p "$work/nginx/" -c "$work/nginx.conf" -e stderr 2>"$work/nginx.stderr" &
   else
-    "$bin" -p "$work/portico/" -c "$work/portico.conf" 2>"$work/portico.stderr" &
+    taskset -c "$server_cpus" "$bin" -p "$work/portico/" -c "$work/portico.conf" 2>"$work/portico.stderr" &
   fi
   echo $! > "$work/$1-proc.pid"
   for _ in $(seq 50); do curl -fsS "http://127.0.0.1:$2/hello.php" >/dev/null 2>&1 && return 0; sleep 0.1; done
   cat "$work/$1.stderr" "$work/$1-error.log" 2>/dev/null; exit 1
 }
 stop() { kill -QUIT "$(cat "$work/$1-proc.pid")" 2>/dev/null; wait "$(cat "$work/$1-proc.pid")" 2>/dev/null || true; rm -f "$work/$1-proc.pid"; sleep 0.3; }
-run() { wrk -t2 -c"$conns" -d"$1s" "http://127.0.0.1:$2/hello.php" | awk -v who="$3" '/Requests\/sec/ {print $2} /Non-2xx|Socket errors/ {print "  " who ":" $0 > "/dev/stderr"}'; }
-measure() { start "$1" "$2"; run 2 "$2" "$1 (warm-up)" >/dev/null; run "$secs" "$2" "$1"; stop "$1"; }
+run() { taskset -c "$load_cpus" wrk -t2 -c"$conns" -d"$1s" "http://127.0.0.1:$2/hello.php" | awk -v who="$3" '/Requests\/sec/ {print $2} /requests in/ {print $1 > "'"$work"'/requests"} /Non-2xx|Socket errors/ {print "  " who ":" $0 > "/dev/stderr"}'; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$(cat "$work/$1-proc.pid")/stat"; }
+# Prints "requests/s cpu-us-per-request".
+measure() {
+  start "$1" "$2"; run 2 "$2" "$1 (warm-up)" >/dev/null
+  local before rps after; before=$(cpu_ticks "$1"); rps=$(run "$secs" "$2" "$1"); after=$(cpu_ticks "$1")
+  echo "$rps $(echo "($after - $before) * 1000000 / $(getconf CLK_TCK) / $(cat "$work/requests")" | bc)"
+  stop "$1"
+}
 
 rounds=${ROUNDS:-3}
-echo "php-fpm: $children static children; upstream keepalive $keepalive; worker_processes 1; wrk -t2 -c$conns -d${secs}s; GET /hello.php; $rounds rounds"
+echo "php-fpm: $children static children; upstream keepalive $keepalive; worker_processes 1; wrk -t2 -c$conns -d${secs}s; GET /hello.php; $rounds rounds; cpus: server+php-fpm $server_cpus, wrk $load_cpus"
 ratios=()
 for r in $(seq "$rounds"); do
-  n=$(measure nginx $nport); p=$(measure portico $pport)
+  read -r n ncpu < <(measure nginx $nport); read -r p pcpu < <(measure portico $pport)
   ratio=$(echo "$p / $n" | bc -l)
   ratios+=("$ratio")
-  printf 'round %d: nginx %10s  portico %10s  ratio %.2f\n' "$r" "$n" "$p" "$ratio"
+  printf 'round %d: nginx %10s req/s %3s us/req  portico %10s req/s %3s us/req  ratio %.2f\n' "$r" "$n" "$ncpu" "$p" "$pcpu" "$ratio"
 done
 printf 'median ratio %.2f\n' "$(printf '%s\n' "${ratios[@]}" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}')"

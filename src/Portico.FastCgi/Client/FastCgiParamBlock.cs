@@ -32,18 +32,18 @@ public sealed class FastCgiParamBlock : IDisposable
     /// <summary>The encoded size of the largest pair: one pair must fit one PARAMS record (65535 bytes).</summary>
     public int LargestPair { get; private set; }
 
-    public void Add(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value)
-    {
-        var room = BeginValue(name, value.Length);
-        value.CopyTo(room);
-        EndValue(value.Length);
-    }
+    public void Add(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value) => value.CopyTo(Append(name, value.Length));
 
-    /// <summary>Adds a pair whose value is <paramref name="value"/> as UTF-8.</summary>
+    /// <summary>Adds a pair whose value is <paramref name="value"/> as UTF-8 (ASCII, the usual case, is narrowed in one pass).</summary>
     public void Add(ReadOnlySpan<byte> name, string value)
     {
-        var room = BeginValue(name, Encoding.UTF8.GetMaxByteCount(value.Length));
-        EndValue(Encoding.UTF8.GetBytes(value, room));
+        if (Ascii.IsValid(value))
+        {
+            Ascii.FromUtf16(value, Append(name, value.Length), out _);
+            return;
+        }
+
+        Encoding.UTF8.GetBytes(value, Append(name, Encoding.UTF8.GetByteCount(value)));
     }
 
     /// <summary>
@@ -112,6 +112,28 @@ public sealed class FastCgiParamBlock : IDisposable
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
+    }
+
+    /// <summary>Writes both length fields and the name of a pair whose value length is known; returns the value's room.</summary>
+    private Span<byte> Append(ReadOnlySpan<byte> name, int valueLength)
+    {
+        ObjectDisposedException.ThrowIf(_buffer.Length == 0, this);
+        var fields = NameValueCodec.LengthOfLength(name.Length) + NameValueCodec.LengthOfLength(valueLength);
+        var pair = fields + name.Length + valueLength;
+        Ensure(pair);
+        var span = _buffer.AsSpan(_length, pair);
+        var offset = NameValueCodec.WriteLength(name.Length, span);
+        NameValueCodec.WriteLength(valueLength, span[offset..]);
+        name.CopyTo(span[fields..]);
+        _length += pair;
+        _pending = -1;
+        Count++;
+        if (pair > LargestPair)
+        {
+            LargestPair = pair;
+        }
+
+        return span[(fields + name.Length)..];
     }
 
     private void Ensure(int size)
