@@ -28,45 +28,12 @@ bin=${PORTICO_BIN:-}
 if [ -z "$bin" ]; then dotnet publish src/Portico -c Release -r linux-x64 -p:StripSymbols=false -o "$work/bin" >/dev/null; bin="$work/bin/portico"; fi
 cp "$bin" "$work/portico" && strip --strip-debug "$work/portico"
 
-mkdir -p "$work/www" "$work/nginx/logs" "$work/portico-prefix"
-echo '<?php echo "Hello, World!\n";' > "$work/www/hello.php"
-echo 'Hello, World!' > "$work/www/hello.txt"
-cp /etc/nginx/fastcgi_params "$work/fastcgi_params" 2>/dev/null || cp src/Portico.Config/conf/fastcgi_params "$work/fastcgi_params"
+. bench/php-common.sh
+mkdir -p "$work/nginx/logs" "$work/portico-prefix"
+php_site "$work"
 fport=$((19600 + RANDOM % 300)); port=$((fport + 1))
-cat > "$work/fpm.conf" <<CONF
-[global]
-daemonize = no
-error_log = $work/fpm.log
-pid = $work/fpm.pid
-[bench]
-$( [ "$(id -u)" = 0 ] && echo "user = root" )
-listen = 127.0.0.1:$fport
-pm = static
-pm.max_children = 8
-pm.max_requests = 0
-CONF
-cat > "$work/server.conf" <<CONF
-daemon off;
-master_process off;
-worker_processes 1;
-pid $work/server.pid;
-error_log $work/server-error.log;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    upstream php { server 127.0.0.1:$fport; keepalive 4; }
-    server {
-        listen 127.0.0.1:$port;
-        root $work/www;
-        location ~ \.php\$ {
-            include fastcgi_params;
-            fastcgi_param SCRIPT_FILENAME \$document_root\$fastcgi_script_name;
-            fastcgi_keep_conn on;
-            fastcgi_pass php;
-        }
-    }
-}
-CONF
+php_fpm_conf "$work" "$fport" 8 > "$work/fpm.conf"
+php_server_conf "$work" server "$port" "$fport" 4 > "$work/server.conf"
 "$fpm" --nodaemonize --fpm-config "$work/fpm.conf" $( [ "$(id -u)" = 0 ] && echo -R ) 2>/dev/null &
 sleep 1
 

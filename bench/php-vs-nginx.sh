@@ -30,50 +30,13 @@ command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)"
 bin=${PORTICO_BIN:-}
 if [ -z "$bin" ]; then dotnet publish src/Portico -c Release -r linux-x64 -o "$work/bin" >/dev/null; bin="$work/bin/portico"; fi
 
-mkdir -p "$work/www" "$work/nginx/logs" "$work/portico"
-echo '<?php echo "Hello, World!\n";' > "$work/www/hello.php"
-cp /etc/nginx/fastcgi_params "$work/fastcgi_params" 2>/dev/null || cp src/Portico.Config/conf/fastcgi_params "$work/fastcgi_params"
-
+. bench/php-common.sh
+mkdir -p "$work/nginx/logs" "$work/portico"
+php_site "$work"
 fport=$((19100 + RANDOM % 500)); nport=$((fport + 1)); pport=$((fport + 2))
-cat > "$work/fpm.conf" <<CONF
-[global]
-daemonize = no
-error_log = $work/fpm.log
-pid = $work/fpm.pid
-[bench]
-$( [ "$(id -u)" = 0 ] && echo "user = root" )
-listen = 127.0.0.1:$fport
-listen.backlog = 1024
-pm = static
-pm.max_children = $children
-pm.max_requests = 0
-CONF
-
-conf() { cat <<CONF
-daemon off;
-master_process off;
-worker_processes 1;
-pid $work/$1.pid;
-error_log $work/$1-error.log;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    upstream php { server 127.0.0.1:$fport; keepalive $keepalive; }
-    server {
-        listen 127.0.0.1:$2;
-        root $work/www;
-        location ~ \.php\$ {
-            include fastcgi_params;
-            fastcgi_param SCRIPT_FILENAME \$document_root\$fastcgi_script_name;
-            fastcgi_keep_conn on;
-            fastcgi_pass php;
-        }
-    }
-}
-CONF
-}
-conf nginx $nport > "$work/nginx.conf"
-conf portico $pport > "$work/portico.conf"
+php_fpm_conf "$work" "$fport" "$children" > "$work/fpm.conf"
+php_server_conf "$work" nginx "$nport" "$fport" "$keepalive" > "$work/nginx.conf"
+php_server_conf "$work" portico "$pport" "$fport" "$keepalive" > "$work/portico.conf"
 
 server_cpus=0-1; load_cpus=0-1
 if [ "${PIN:-}" = split ]; then server_cpus=0; load_cpus=1; fi

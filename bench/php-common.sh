@@ -1,0 +1,49 @@
+# Shared by the PHP benchmarks, so that they measure the very same setup. Source it; it defines:
+#   php_site DIR            hello.php, hello.txt and fastcgi_params in DIR/www and DIR
+#   php_fpm_conf DIR PORT CHILDREN     a static php-fpm pool on 127.0.0.1:PORT
+#   php_server_conf DIR NAME PORT FPM_PORT KEEPALIVE   an nginx-syntax config both servers run
+php_site() {
+  mkdir -p "$1/www"
+  echo '<?php echo "Hello, World!\n";' > "$1/www/hello.php"
+  echo 'Hello, World!' > "$1/www/hello.txt"
+  cp /etc/nginx/fastcgi_params "$1/fastcgi_params" 2>/dev/null || cp src/Portico.Config/conf/fastcgi_params "$1/fastcgi_params"
+}
+
+php_fpm_conf() { cat <<CONF
+[global]
+daemonize = no
+error_log = $1/fpm.log
+pid = $1/fpm.pid
+[bench]
+$( [ "$(id -u)" = 0 ] && echo "user = root" )
+listen = 127.0.0.1:$2
+listen.backlog = 1024
+pm = static
+pm.max_children = $3
+pm.max_requests = 0
+CONF
+}
+
+php_server_conf() { cat <<CONF
+daemon off;
+master_process off;
+worker_processes 1;
+pid $1/$2.pid;
+error_log $1/$2-error.log;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    upstream php { server 127.0.0.1:$4; keepalive $5; }
+    server {
+        listen 127.0.0.1:$3;
+        root $1/www;
+        location ~ \.php\$ {
+            include fastcgi_params;
+            fastcgi_param SCRIPT_FILENAME \$document_root\$fastcgi_script_name;
+            fastcgi_keep_conn on;
+            fastcgi_pass php;
+        }
+    }
+}
+CONF
+}
