@@ -18,6 +18,16 @@ public sealed class FastCgiConnectionPool : IAsyncDisposable
     private readonly HashSet<FastCgiConnection> _awaiting = new(ReferenceEqualityComparer.Instance);
     private ITimer? _starvationTimer;
 
+    // Requests waiting for a connection another request is about to hand back (see RentAsync).
+    private readonly Queue<HandOff> _waiters = new();
+    private ITimer? _handOffTimer;
+
+    // When a returned connection last found the idle stack full and was closed, and how often connections
+    // come back (a moving average of the gap between two returns, in timestamp ticks).
+    private long _lastOverflow;
+    private long _lastReturn;
+    private double _returnGap = double.MaxValue;
+
     public FastCgiConnectionPool(FastCgiEndPoint endPoint, FastCgiPoolOptions? options = null)
     {
         EndPoint = endPoint ?? throw new ArgumentNullException(nameof(endPoint));
@@ -84,7 +94,91 @@ public sealed class FastCgiConnectionPool : IAsyncDisposable
             await candidate.DisposeAsync().ConfigureAwait(false);
         }
 
+        if (TryWaitForHandOff(cancellationToken) is { } handOff)
+        {
+            if (await handOff.Task.ConfigureAwait(false) is { } handed)
+            {
+                if (handed.LooksHealthyWhileIdle(probeSocket: false))
+                {
+                    handed.IsReusable = false;
+                    return (handed, true);
+                }
+
+                await handed.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+
         return await RentNewAsync(connectTimeout, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// With no idle connection, a new one is opened, as nginx does. But when the pool has just closed a connection
+    /// because <see cref="FastCgiPoolOptions.MaxIdleConnections"/> idle ones were cached, and connections come back
+    /// every few microseconds, a new connection would be the next one closed: requests and returns arrive in bursts
+    /// (an event loop takes a batch of responses, then the batch of requests they set off), so the pool would churn
+    /// a connect and a close, and a php-fpm accept, per burst. Then the request waits, at most
+    /// <see cref="FastCgiPoolOptions.HandOffWait"/>, for the next connection handed back instead. Returns null when
+    /// the request should connect at once.
+    /// </summary>
+    private HandOff? TryWaitForHandOff(CancellationToken cancellationToken)
+    {
+        var wait = _options.HandOffWait;
+        if (wait <= TimeSpan.Zero || _options.MaxIdleConnections == 0)
+        {
+            return null;
+        }
+
+        var time = _options.TimeProvider;
+        var now = time.GetTimestamp();
+        var window = (long)(wait.TotalSeconds * time.TimestampFrequency);
+        lock (_lock)
+        {
+            // Only while the pool overflows (closed a returned connection within the last few waits) and a connection
+            // is expected back well within the wait.
+            if (_disposed || _lastOverflow == 0 || now - _lastOverflow > 10 * window || _returnGap > window / 2)
+            {
+                return null;
+            }
+
+            var handOff = new HandOff(now, cancellationToken);
+            _waiters.Enqueue(handOff);
+            if (_waiters.Count == 1)
+            {
+                // One-shot, armed only while someone waits: an idle pool runs no timer.
+                _handOffTimer ??= time.CreateTimer(static state => ((FastCgiConnectionPool)state!).ReleaseLateWaiters(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+                _handOffTimer.Change(wait, Timeout.InfiniteTimeSpan);
+            }
+
+            return handOff;
+        }
+    }
+
+    /// <summary>Waiters past <see cref="FastCgiPoolOptions.HandOffWait"/> (or cancelled) go and connect.</summary>
+    internal void ReleaseLateWaiters()
+    {
+        var time = _options.TimeProvider;
+        List<HandOff>? late = null;
+        lock (_lock)
+        {
+            while (_waiters.TryPeek(out var first) && (first.IsCancelled || time.GetElapsedTime(first.Since) >= _options.HandOffWait))
+            {
+                (late ??= []).Add(_waiters.Dequeue());
+            }
+
+            if (!_disposed && _waiters.TryPeek(out var next))
+            {
+                var due = _options.HandOffWait - time.GetElapsedTime(next.Since);
+                _handOffTimer?.Change(due > TimeSpan.Zero ? due : TimeSpan.FromMilliseconds(1), Timeout.InfiniteTimeSpan);
+            }
+        }
+
+        if (late is not null)
+        {
+            foreach (var waiter in late)
+            {
+                waiter.Complete(null);
+            }
+        }
     }
 
     /// <summary>Always opens a new connection (used for the one retry after a stale pooled one).</summary>
@@ -149,11 +243,16 @@ public sealed class FastCgiConnectionPool : IAsyncDisposable
 
     /// <summary>True when a new connection has waited longer than <see cref="FastCgiPoolOptions.StarvationThreshold"/>
     /// for its first answer (it is probably queued behind workers that idle kept-alive connections pin).</summary>
-    private bool SomeoneStarves()
+    private bool SomeoneStarves() => SomeoneStarves(_options.StarvationThreshold);
+
+    /// <summary>True when a new connection has waited longer than <paramref name="threshold"/> for its first answer.
+    /// While connections are being handed from request to request none is closed, so a new connection queued at the
+    /// backend would wait for a worker until load drops: a short threshold lets the next return close instead.</summary>
+    private bool SomeoneStarves(TimeSpan threshold)
     {
         foreach (var waiting in _awaiting)
         {
-            if (_options.TimeProvider.GetElapsedTime(waiting.LastUsedTimestamp) > _options.StarvationThreshold)
+            if (_options.TimeProvider.GetElapsedTime(waiting.LastUsedTimestamp) > threshold)
             {
                 return true;
             }
@@ -166,20 +265,82 @@ public sealed class FastCgiConnectionPool : IAsyncDisposable
     internal async ValueTask ReturnAsync(FastCgiConnection connection)
     {
         FirstResponseSeen(connection);
-        connection.LastUsedTimestamp = _options.TimeProvider.GetTimestamp();
+        var now = _options.TimeProvider.GetTimestamp();
+        connection.LastUsedTimestamp = now;
         if (connection.IsReusable && !connection.IsDisposed && connection.RequestCount < _options.MaxRequestsPerConnection)
         {
+            HandOff? waiter = null;
             lock (_lock)
             {
-                if (!_disposed && _idle.Count < _options.MaxIdleConnections)
+                NoteReturn(now);
+                if (!_disposed)
                 {
-                    _idle.Push(connection);
-                    return;
+                    // A request waiting for this connection takes it, unless a new connection is stuck in the backend's
+                    // accept queue: then closing one frees the worker it waits for.
+                    while (_waiters.TryDequeue(out var next))
+                    {
+                        if (!next.IsCancelled)
+                        {
+                            waiter = next;
+                            break;
+                        }
+
+                        next.Complete(null);
+                    }
+
+                    if (waiter is null && _idle.Count < _options.MaxIdleConnections)
+                    {
+                        _idle.Push(connection);
+                        return;
+                    }
+
+                    if (waiter is not null && _awaiting.Count > 0 && SomeoneStarves(4 * _options.HandOffWait))
+                    {
+                        waiter.Complete(null);
+                        waiter = null;
+                    }
                 }
+
+                if (waiter is null)
+                {
+                    _lastOverflow = now;
+                }
+            }
+
+            if (waiter is not null && waiter.Complete(connection))
+            {
+                return;
             }
         }
 
         await connection.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private void NoteReturn(long now)
+    {
+        if (_lastReturn != 0)
+        {
+            var gap = now - _lastReturn;
+            _returnGap = _returnGap == double.MaxValue ? gap : ((_returnGap * 7) + gap) / 8;
+        }
+
+        _lastReturn = now;
+    }
+
+    /// <summary>A request waiting for a returned connection; completes with it, or with null to connect instead.</summary>
+    private sealed class HandOff(long since, CancellationToken cancellationToken)
+    {
+        private readonly TaskCompletionSource<FastCgiConnection?> _result = new();
+
+        public long Since { get; } = since;
+
+        public bool IsCancelled => cancellationToken.IsCancellationRequested;
+
+        public Task<FastCgiConnection?> Task => _result.Task;
+
+        // Runs the waiting request inline up to its next real wait (it sends its request and awaits the answer),
+        // so a hand-off costs no thread hop.
+        public bool Complete(FastCgiConnection? connection) => _result.TrySetResult(connection);
     }
 
     private bool IsExpired(FastCgiConnection connection) =>
@@ -245,6 +406,25 @@ public sealed class FastCgiConnectionPool : IAsyncDisposable
         if (_sweeper is not null)
         {
             await _sweeper.DisposeAsync().ConfigureAwait(false);
+        }
+
+        HandOff[] waiters;
+        ITimer? handOffTimer;
+        lock (_lock)
+        {
+            waiters = _waiters.ToArray();
+            _waiters.Clear();
+            handOffTimer = _handOffTimer;
+        }
+
+        foreach (var waiter in waiters)
+        {
+            waiter.Complete(null);
+        }
+
+        if (handOffTimer is not null)
+        {
+            await handOffTimer.DisposeAsync().ConfigureAwait(false);
         }
 
         ITimer? starvation;

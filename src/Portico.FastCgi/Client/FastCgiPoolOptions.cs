@@ -17,6 +17,11 @@ public sealed class FastCgiPoolOptions
     /// kept-alive connections; the pool's idle connections are then closed to free workers.</summary>
     public TimeSpan StarvationThreshold { get; set; } = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>Longest a request waits for a connection another request is handing back, instead of opening one,
+    /// while the pool overflows (it just closed a returned connection because the idle ones were at the cap) and
+    /// connections come back faster than this. Zero connects at once, always (nginx's way).</summary>
+    public TimeSpan HandOffWait { get; set; } = TimeSpan.FromMilliseconds(5);
+
     /// <summary>Connect timeout (nginx fastcgi_connect_timeout, default 60s).</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(60);
 

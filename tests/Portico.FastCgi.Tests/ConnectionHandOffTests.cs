@@ -1,0 +1,145 @@
+using Portico.FastCgi.Client;
+using Portico.FastCgi.Tests.Infrastructure;
+
+namespace Portico.FastCgi.Tests;
+
+/// <summary>
+/// While the pool overflows (it closes returned connections because the idle ones are at the cap) a request with no
+/// idle connection waits a moment for the next one handed back instead of opening one that would be closed again.
+/// The clock is manual: the wait ends only when a connection comes back or the test moves time on.
+/// </summary>
+public sealed class ConnectionHandOffTests
+{
+    private static readonly TimeSpan HandOffWait = TimeSpan.FromMilliseconds(5);
+
+    [Fact]
+    public async Task Request_waits_for_a_returned_connection_instead_of_connecting()
+    {
+        await using var backend = new GatedBackend();
+        var clock = new ManualTimeProvider();
+        await using var client = backend.Client(clock);
+
+        await backend.MakePoolOverflowAsync(client);
+        Assert.Equal(2, backend.Server.AcceptedConnections);
+
+        // A takes the one idle connection; B finds none and waits for it rather than connecting.
+        var a = backend.GetAsync(client);
+        await backend.WaitForRequestsAsync(1);
+        var b = backend.GetAsync(client);
+        await Task.Delay(100);
+        Assert.False(b.IsCompleted);
+        Assert.Equal(2, backend.Server.AcceptedConnections);
+
+        backend.Release(1);
+        Assert.Equal("ok", await a);
+        await backend.WaitForRequestsAsync(1);
+        backend.Release(1);
+        Assert.Equal("ok", await b);
+
+        // B ran on A's connection: nothing new was opened.
+        Assert.Equal(2, backend.Server.AcceptedConnections);
+        Assert.Equal(2, client.Pool.ConnectionsOpened);
+    }
+
+    [Fact]
+    public async Task Waiting_request_connects_once_the_hand_off_wait_is_over()
+    {
+        await using var backend = new GatedBackend();
+        var clock = new ManualTimeProvider();
+        await using var client = backend.Client(clock);
+
+        await backend.MakePoolOverflowAsync(client);
+        var a = backend.GetAsync(client);
+        await backend.WaitForRequestsAsync(1);
+        var b = backend.GetAsync(client);
+        await Task.Delay(50);
+        Assert.Equal(2, backend.Server.AcceptedConnections);
+
+        // A keeps its connection; once the wait is over B opens its own.
+        clock.Advance(HandOffWait + TimeSpan.FromMilliseconds(1));
+        await backend.WaitForRequestsAsync(1);
+        Assert.Equal(3, backend.Server.AcceptedConnections);
+
+        backend.Release(2);
+        Assert.Equal("ok", await a);
+        Assert.Equal("ok", await b);
+    }
+
+    [Fact]
+    public async Task Without_overflow_a_request_connects_at_once()
+    {
+        await using var backend = new GatedBackend();
+        await using var client = backend.Client(new ManualTimeProvider());
+
+        // Two requests at once on an empty pool: both connect, as nginx does; nothing waits.
+        var first = backend.GetAsync(client);
+        var second = backend.GetAsync(client);
+        await backend.WaitForRequestsAsync(2);
+        Assert.Equal(2, backend.Server.AcceptedConnections);
+        backend.Release(2);
+        Assert.Equal("ok", await first);
+        Assert.Equal("ok", await second);
+    }
+
+    /// <summary>A backend that answers each request only when the test releases it.</summary>
+    private sealed class GatedBackend : IAsyncDisposable
+    {
+        private readonly SemaphoreSlim _gate = new(0);
+        private readonly SemaphoreSlim _arrived = new(0);
+
+        public GatedBackend()
+        {
+            Server = new FakeFastCgiServer(async c =>
+            {
+                while (await c.ReadRequestAsync() is not null)
+                {
+                    _arrived.Release();
+                    await _gate.WaitAsync(c.Stopping);
+                    await c.SendAsync(Records.Response("A: b\n\nok"));
+                }
+            });
+        }
+
+        public FakeFastCgiServer Server { get; }
+
+        public FastCgiClient Client(TimeProvider clock) => new(
+            Server.EndPoint,
+            new FastCgiClientOptions { KeepConnection = true },
+            new FastCgiPoolOptions { MaxIdleConnections = 1, HandOffWait = HandOffWait, TimeProvider = clock });
+
+        public async Task<string> GetAsync(FastCgiClient client)
+        {
+            await using var response = await client.SendAsync(new FastCgiRequest().Add("SCRIPT_FILENAME", "/x.php"), Serve.TestTimeout());
+            return await Serve.ReadBodyAsync(response, Serve.TestTimeout());
+        }
+
+        public void Release(int count) => _gate.Release(count);
+
+        /// <summary>Waits for <paramref name="count"/> more requests to reach the backend.</summary>
+        public async Task WaitForRequestsAsync(int count)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                Assert.True(await _arrived.WaitAsync(TimeSpan.FromSeconds(10)), "the backend did not get the request");
+            }
+        }
+
+        /// <summary>Two requests at once on a pool that keeps one idle connection: the second one back is closed.</summary>
+        public async Task MakePoolOverflowAsync(FastCgiClient client)
+        {
+            var first = GetAsync(client);
+            var second = GetAsync(client);
+            await WaitForRequestsAsync(2);
+            Release(2);
+            Assert.Equal("ok", await first);
+            Assert.Equal("ok", await second);
+            Assert.Equal(1, client.Pool.IdleCount);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            _gate.Release(100);
+            await Server.DisposeAsync();
+        }
+    }
+}
