@@ -270,44 +270,56 @@ public sealed class FastCgiConnectionPool : IAsyncDisposable
         if (connection.IsReusable && !connection.IsDisposed && connection.RequestCount < _options.MaxRequestsPerConnection)
         {
             HandOff? waiter = null;
+            List<HandOff>? toConnect = null;
+            var kept = false;
             lock (_lock)
             {
                 NoteReturn(now);
                 if (!_disposed)
                 {
-                    // A request waiting for this connection takes it, unless a new connection is stuck in the backend's
-                    // accept queue: then closing one frees the worker it waits for.
-                    while (_waiters.TryDequeue(out var next))
+                    // The first waiting request takes this connection; cancelled ones go on (to fail) at once.
+                    while (waiter is null && _waiters.TryDequeue(out var next))
                     {
-                        if (!next.IsCancelled)
+                        if (next.IsCancelled)
+                        {
+                            (toConnect ??= []).Add(next);
+                        }
+                        else
                         {
                             waiter = next;
-                            break;
                         }
-
-                        next.Complete(null);
                     }
 
-                    if (waiter is null && _idle.Count < _options.MaxIdleConnections)
-                    {
-                        _idle.Push(connection);
-                        return;
-                    }
-
+                    // Unless a new connection is stuck in the backend's accept queue: closing this one frees the worker
+                    // it waits for, and the waiter connects too.
                     if (waiter is not null && _awaiting.Count > 0 && SomeoneStarves(4 * _options.HandOffWait))
                     {
-                        waiter.Complete(null);
+                        (toConnect ??= []).Add(waiter);
                         waiter = null;
+                    }
+                    else if (waiter is null && _idle.Count < _options.MaxIdleConnections)
+                    {
+                        _idle.Push(connection);
+                        kept = true;
                     }
                 }
 
-                if (waiter is null)
+                if (waiter is null && !kept)
                 {
                     _lastOverflow = now;
                 }
             }
 
-            if (waiter is not null && waiter.Complete(connection))
+            // Completed outside the lock: a waiting request runs on from here up to its next real wait.
+            if (toConnect is not null)
+            {
+                foreach (var late in toConnect)
+                {
+                    late.Complete(null);
+                }
+            }
+
+            if (kept || (waiter is not null && waiter.Complete(connection)))
             {
                 return;
             }
