@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Portico.FastCgi.Client;
 using Portico.FastCgi.Tests.Infrastructure;
 
@@ -66,6 +67,40 @@ public sealed class ConnectionHandOffTests
     }
 
     [Fact]
+    public async Task Connection_stuck_in_the_accept_queue_makes_the_next_return_close_instead_of_hand_off()
+    {
+        await using var backend = new GatedBackend();
+        var clock = new ManualTimeProvider();
+        await using var client = backend.Client(clock);
+        await backend.MakePoolOverflowAsync(client);
+
+        // A holds the idle connection; B waits, then connects once the wait is over, and gets no answer.
+        var a = backend.GetAsync(client, "/a.php");
+        await backend.WaitForRequestsAsync(1);
+        var b = backend.GetAsync(client, "/b.php");
+        await Task.Delay(50);
+        clock.Advance(HandOffWait + TimeSpan.FromMilliseconds(1));
+        await backend.WaitForRequestsAsync(1);
+        Assert.Equal(3, backend.Server.AcceptedConnections);
+
+        // B's new connection has waited past four hand-off waits: C, waiting too, must not take A's connection,
+        // which is closed to free a worker; C connects on its own.
+        clock.Advance(5 * HandOffWait);
+        var c = backend.GetAsync(client, "/c.php");
+        await Task.Delay(50);
+        Assert.Equal(3, backend.Server.AcceptedConnections);
+        backend.Release(1, "/a.php");
+        Assert.Equal("ok", await a);
+        await backend.WaitForRequestsAsync(1);
+        Assert.Equal(4, backend.Server.AcceptedConnections);
+
+        backend.Release(1, "/b.php");
+        backend.Release(1, "/c.php");
+        Assert.Equal("ok", await b);
+        Assert.Equal("ok", await c);
+    }
+
+    [Fact]
     public async Task Without_overflow_a_request_connects_at_once()
     {
         await using var backend = new GatedBackend();
@@ -81,20 +116,21 @@ public sealed class ConnectionHandOffTests
         Assert.Equal("ok", await second);
     }
 
-    /// <summary>A backend that answers each request only when the test releases it.</summary>
+    /// <summary>A backend that answers each request only when the test releases its script.</summary>
     private sealed class GatedBackend : IAsyncDisposable
     {
-        private readonly SemaphoreSlim _gate = new(0);
+        private const string DefaultScript = "/x.php";
+        private readonly ConcurrentDictionary<string, SemaphoreSlim> _gates = new();
         private readonly SemaphoreSlim _arrived = new(0);
 
         public GatedBackend()
         {
             Server = new FakeFastCgiServer(async c =>
             {
-                while (await c.ReadRequestAsync() is not null)
+                while (await c.ReadRequestAsync() is { } request)
                 {
                     _arrived.Release();
-                    await _gate.WaitAsync(c.Stopping);
+                    await Gate(request.Params["SCRIPT_FILENAME"]).WaitAsync(c.Stopping);
                     await c.SendAsync(Records.Response("A: b\n\nok"));
                 }
             });
@@ -107,13 +143,13 @@ public sealed class ConnectionHandOffTests
             new FastCgiClientOptions { KeepConnection = true },
             new FastCgiPoolOptions { MaxIdleConnections = 1, HandOffWait = HandOffWait, TimeProvider = clock });
 
-        public async Task<string> GetAsync(FastCgiClient client)
+        public async Task<string> GetAsync(FastCgiClient client, string script = DefaultScript)
         {
-            await using var response = await client.SendAsync(new FastCgiRequest().Add("SCRIPT_FILENAME", "/x.php"), Serve.TestTimeout());
+            await using var response = await client.SendAsync(new FastCgiRequest().Add("SCRIPT_FILENAME", script), Serve.TestTimeout());
             return await Serve.ReadBodyAsync(response, Serve.TestTimeout());
         }
 
-        public void Release(int count) => _gate.Release(count);
+        public void Release(int count, string script = DefaultScript) => Gate(script).Release(count);
 
         /// <summary>Waits for <paramref name="count"/> more requests to reach the backend.</summary>
         public async Task WaitForRequestsAsync(int count)
@@ -138,8 +174,14 @@ public sealed class ConnectionHandOffTests
 
         public async ValueTask DisposeAsync()
         {
-            _gate.Release(100);
+            foreach (var gate in _gates.Values)
+            {
+                gate.Release(100);
+            }
+
             await Server.DisposeAsync();
         }
+
+        private SemaphoreSlim Gate(string script) => _gates.GetOrAdd(script, _ => new SemaphoreSlim(0));
     }
 }
