@@ -93,6 +93,13 @@ internal sealed class FastCgiExchange : IReadWaitGuard
         catch (Exception ex)
         {
             _pool.FirstResponseSeen(_connection);
+            if (ex is OperationCanceledException && _sendError is null && _sendDeadline.Expired && !_send.IsCompleted)
+            {
+                // The send timeout cancelled both directions and the reader woke first: let the upload unwind (it
+                // was cut in a write, so it stops at once, and never faults) to report the send timeout, not a cancel.
+                await _send.ConfigureAwait(false);
+            }
+
             await AbortAsync().ConfigureAwait(false);
             if (_sendError is not null)
             {
