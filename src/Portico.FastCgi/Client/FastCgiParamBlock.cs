@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Binary;
 using System.Text;
 using Portico.FastCgi.Protocol;
 
@@ -37,12 +38,18 @@ public sealed class FastCgiParamBlock : IDisposable
     /// <summary>Adds a pair whose value is <paramref name="value"/> as UTF-8 (ASCII, the usual case, is narrowed in one pass).</summary>
     public void Add(ReadOnlySpan<byte> name, string value)
     {
-        if (Ascii.IsValid(value))
+        var length = _length;
+        var count = Count;
+        var largest = LargestPair;
+        if (Ascii.FromUtf16(value, Append(name, value.Length), out _) == OperationStatus.Done)
         {
-            Ascii.FromUtf16(value, Append(name, value.Length), out _);
             return;
         }
 
+        // Not ASCII: the pair is written again, as UTF-8 (longer, so its length fields may differ).
+        _length = length;
+        Count = count;
+        LargestPair = largest;
         Encoding.UTF8.GetBytes(value, Append(name, Encoding.UTF8.GetByteCount(value)));
     }
 
@@ -53,45 +60,50 @@ public sealed class FastCgiParamBlock : IDisposable
     /// </summary>
     public Span<byte> BeginValue(ReadOnlySpan<byte> name, int maxValueLength)
     {
-        ObjectDisposedException.ThrowIf(_buffer.Length == 0, this);
         ArgumentOutOfRangeException.ThrowIfNegative(maxValueLength);
 
         // The name's length field is known; the value's is taken to be one byte (values are short) and
         // EndValue moves the pair three bytes right in the rare case it needs four. Hence the room for 8.
-        Ensure(MaxLengthFields + name.Length + maxValueLength);
-        var nameField = NameValueCodec.LengthOfLength(name.Length);
+        var room = MaxLengthFields + name.Length + maxValueLength;
+        if (_buffer.Length - _length < room)
+        {
+            Grow(room);
+        }
+
+        var nameField = name.Length < 0x80 ? 1 : 4;
         _pending = _length;
         _pendingNameLength = name.Length;
-        name.CopyTo(_buffer.AsSpan(_length + nameField + 1));
-        return _buffer.AsSpan(_length + nameField + 1 + name.Length, _buffer.Length - _length - MaxLengthFields - name.Length);
+        var span = _buffer.AsSpan(_length + nameField + 1);
+        name.CopyTo(span);
+
+        // The room stops short of the buffer's end by what the length fields may still need.
+        return span.Slice(name.Length, span.Length - name.Length - (MaxLengthFields - nameField - 1));
     }
 
     /// <summary>Ends the pair begun by <see cref="BeginValue"/>; its value is the first <paramref name="valueLength"/> bytes of the room.</summary>
     public void EndValue(int valueLength)
     {
         var start = _pending;
-        if (start < 0)
-        {
-            throw new InvalidOperationException("No pair was begun.");
-        }
-
         var nameLength = _pendingNameLength;
-        ArgumentOutOfRangeException.ThrowIfNegative(valueLength);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(valueLength, _buffer.Length - start - MaxLengthFields - nameLength);
-        _pending = -1;
-
-        var nameField = NameValueCodec.LengthOfLength(nameLength);
-        var valueField = NameValueCodec.LengthOfLength(valueLength);
-        var body = nameLength + valueLength;
-        if (valueField > 1)
+        if (start < 0 || (uint)valueLength > (uint)(_buffer.Length - start - MaxLengthFields - nameLength))
         {
-            _buffer.AsSpan(start + nameField + 1, body).CopyTo(_buffer.AsSpan(start + nameField + valueField));
+            ThrowBadEnd(start, valueLength);
         }
 
-        var span = _buffer.AsSpan(start);
-        NameValueCodec.WriteLength(nameLength, span);
-        NameValueCodec.WriteLength(valueLength, span[nameField..]);
-        var pair = nameField + valueField + body;
+        _pending = -1;
+        int pair;
+        if ((nameLength | valueLength) < 0x80)
+        {
+            // Both lengths fit one byte each (spec section 3.4), the usual case: the pair is already in place.
+            _buffer[start] = (byte)nameLength;
+            _buffer[start + 1] = (byte)valueLength;
+            pair = 2 + nameLength + valueLength;
+        }
+        else
+        {
+            pair = PlaceLongPair(start, nameLength, valueLength);
+        }
+
         _length = start + pair;
         Count++;
         if (pair > LargestPair)
@@ -117,13 +129,35 @@ public sealed class FastCgiParamBlock : IDisposable
     /// <summary>Writes both length fields and the name of a pair whose value length is known; returns the value's room.</summary>
     private Span<byte> Append(ReadOnlySpan<byte> name, int valueLength)
     {
-        ObjectDisposedException.ThrowIf(_buffer.Length == 0, this);
-        var fields = NameValueCodec.LengthOfLength(name.Length) + NameValueCodec.LengthOfLength(valueLength);
+        // Spec section 3.4: a length below 128 takes one byte, any other four (big endian, high bit set).
+        var nameField = name.Length < 0x80 ? 1 : 4;
+        var valueField = valueLength < 0x80 ? 1 : 4;
+        var fields = nameField + valueField;
         var pair = fields + name.Length + valueLength;
-        Ensure(pair);
+        if (_buffer.Length - _length < pair)
+        {
+            Grow(pair);
+        }
+
         var span = _buffer.AsSpan(_length, pair);
-        var offset = NameValueCodec.WriteLength(name.Length, span);
-        NameValueCodec.WriteLength(valueLength, span[offset..]);
+        if (nameField == 1)
+        {
+            span[0] = (byte)name.Length;
+        }
+        else
+        {
+            BinaryPrimitives.WriteUInt32BigEndian(span, (uint)name.Length | 0x8000_0000u);
+        }
+
+        if (valueField == 1)
+        {
+            span[nameField] = (byte)valueLength;
+        }
+        else
+        {
+            BinaryPrimitives.WriteUInt32BigEndian(span[nameField..], (uint)valueLength | 0x8000_0000u);
+        }
+
         name.CopyTo(span[fields..]);
         _length += pair;
         _pending = -1;
@@ -136,8 +170,39 @@ public sealed class FastCgiParamBlock : IDisposable
         return span[(fields + name.Length)..];
     }
 
-    private void Ensure(int size)
+    /// <summary>Writes the length fields of a begun pair when one needs four bytes; a four-byte value length moves
+    /// the name and value three bytes right first. Returns the pair's encoded size.</summary>
+    private int PlaceLongPair(int start, int nameLength, int valueLength)
     {
+        var nameField = NameValueCodec.LengthOfLength(nameLength);
+        var valueField = NameValueCodec.LengthOfLength(valueLength);
+        var body = nameLength + valueLength;
+        if (valueField > 1)
+        {
+            _buffer.AsSpan(start + nameField + 1, body).CopyTo(_buffer.AsSpan(start + nameField + valueField));
+        }
+
+        var span = _buffer.AsSpan(start);
+        NameValueCodec.WriteLength(nameLength, span);
+        NameValueCodec.WriteLength(valueLength, span[nameField..]);
+        return nameField + valueField + body;
+    }
+
+    private static void ThrowBadEnd(int start, int valueLength)
+    {
+        if (start < 0)
+        {
+            throw new InvalidOperationException("No pair was begun.");
+        }
+
+        throw new ArgumentOutOfRangeException(nameof(valueLength), valueLength, "The value is longer than the room BeginValue gave.");
+    }
+
+    /// <summary>Makes room for <paramref name="size"/> more bytes (the cold path of every write: the first buffer
+    /// holds a usual request's params).</summary>
+    private void Grow(int size)
+    {
+        ObjectDisposedException.ThrowIf(_buffer.Length == 0, this);
         if (_buffer.Length - _length >= size)
         {
             return;

@@ -54,8 +54,25 @@ internal sealed class SocketPipeReader : PipeReader
 
     private async ValueTask<ReadResult> ReceiveAsync(CancellationToken cancellationToken)
     {
+        Received(await ReceiveIntoBufferAsync(cancellationToken).ConfigureAwait(false));
+        return Result();
+    }
+
+    /// <summary>
+    /// Receives into the free end of the buffer and returns the socket's own task, so that a caller that awaits
+    /// it directly (the record reader) resumes straight from the socket's completion, without the extra async
+    /// frame of ReadAsync. Pass the count to <see cref="Received"/>, then TryRead.
+    /// </summary>
+    internal ValueTask<int> ReceiveIntoBufferAsync(CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_completed, this);
         MakeRoom();
-        var read = await _socket.ReceiveAsync(_buffer.AsMemory(_end), SocketFlags.None, cancellationToken).ConfigureAwait(false);
+        return _socket.ReceiveAsync(_buffer.AsMemory(_end), SocketFlags.None, cancellationToken);
+    }
+
+    /// <summary>Takes in the bytes a <see cref="ReceiveIntoBufferAsync"/> read (0: the backend closed its side).</summary>
+    internal void Received(int read)
+    {
         if (read == 0)
         {
             _endOfStream = true;
@@ -63,7 +80,6 @@ internal sealed class SocketPipeReader : PipeReader
 
         _end += read;
         _examinedAll = false;
-        return Result();
     }
 
     /// <summary>Moves unread bytes to the front, or grows the buffer when they fill it (bounded).</summary>

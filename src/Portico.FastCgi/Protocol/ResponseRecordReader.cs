@@ -58,7 +58,17 @@ internal sealed class ResponseRecordReader
                 _waitGuard?.BeforeWait();
                 try
                 {
-                    result = await _reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+                    if (_reader is Client.SocketPipeReader socketReader)
+                    {
+                        // Awaiting the socket itself: on a response's arrival this frame resumes first, not a
+                        // reader's frame that then resumes this one (the pass's hottest wait).
+                        socketReader.Received(await socketReader.ReceiveIntoBufferAsync(cancellationToken).ConfigureAwait(false));
+                        socketReader.TryRead(out result);
+                    }
+                    else
+                    {
+                        result = await _reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+                    }
                 }
                 finally
                 {

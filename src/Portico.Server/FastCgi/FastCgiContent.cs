@@ -376,27 +376,27 @@ internal static class FastCgiContent
                 continue;
             }
 
-            // Addresses, ports and numbers are formatted straight into the block; anything else goes through a string.
-            var written = 0;
-            if (!param.Value.IsSingleAscii || !param.Value.TryFormatSingleAscii(ctx, block.BeginValue(param.NameBytes, 64), out written))
+            // Written straight into the block; only a value longer than the block's free room goes through a string.
+            if (param.Value.TryWriteUtf8(ctx, block.BeginValue(param.NameBytes, 256), out var written))
             {
-                block.CancelValue();
-                var value = param.Value.Evaluate(ctx);
-                if (!param.IfNotEmpty || value.Length > 0)
+                if (param.IfNotEmpty && written == 0)
                 {
-                    block.Add(param.NameBytes, value);
+                    block.CancelValue();
+                }
+                else
+                {
+                    block.EndValue(written);
                 }
 
                 continue;
             }
 
-            if (param.IfNotEmpty && written == 0)
+            block.CancelValue();
+            var value = param.Value.Evaluate(ctx);
+            if (!param.IfNotEmpty || value.Length > 0)
             {
-                block.CancelValue();
-                continue;
+                block.Add(param.NameBytes, value);
             }
-
-            block.EndValue(written);
         }
 
         // fastcgi_pass_request_headers on: every request header as HTTP_NAME ("-" -> "_", upper case).

@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Text;
 using Portico.Config.Model;
 using Portico.Server.Phases;
 
@@ -13,18 +15,21 @@ internal sealed class CompiledValue
     private readonly VariableClock _clock;
     private readonly string _constant;
 
+    // UTF-8 of each literal part (null for variables) and of the constant, made once for TryWriteUtf8.
+    private readonly byte[]?[] _literalUtf8;
+    private readonly byte[] _constantUtf8;
+
     private CompiledValue(ValuePart[] parts, VariableClock clock, string constant)
     {
         _parts = parts;
         _clock = clock;
         _constant = constant;
+        _literalUtf8 = Array.ConvertAll(parts, static p => p.Literal is { } text ? Encoding.UTF8.GetBytes(text) : null);
+        _constantUtf8 = parts.Length == 0 ? Encoding.UTF8.GetBytes(constant) : [];
     }
 
     /// <summary>True when the value has no variables: <see cref="Constant"/> is its text.</summary>
     public bool IsConstant => _parts.Length == 0;
-
-    /// <summary>One variable that <see cref="TryFormatSingleAscii"/> can write as bytes (an address, a port, a number).</summary>
-    public bool IsSingleAscii => _parts.Length == 1 && _parts[0].Literal is null && _parts[0].Variable.IsAsciiSafe;
 
     /// <summary>The text when <see cref="IsConstant"/>; otherwise the source text.</summary>
     public string Constant => _constant;
@@ -83,20 +88,67 @@ internal sealed class CompiledValue
     }
 
     /// <summary>
-    /// Writes the value as ASCII straight into <paramref name="destination"/> when it is one variable that can
-    /// format itself so (addresses, ports, numbers); false when it is not, or does not fit: use
-    /// <see cref="Evaluate"/> then. Spares a string per value on hot paths (FastCGI params, logs).
+    /// Writes the value as UTF-8 straight into <paramref name="destination"/>, the same bytes as the UTF-8 of
+    /// <see cref="Evaluate"/>: literals are encoded once at load, addresses, ports and numbers are formatted in
+    /// place, other variables narrowed from their string in one pass. False when it does not fit (nothing
+    /// usable is written then). Spares the string per value, and the concatenation of several parts, on hot
+    /// paths (FastCGI params).
     /// </summary>
-    public bool TryFormatSingleAscii(RequestContext context, Span<byte> destination, out int written)
+    public bool TryWriteUtf8(RequestContext context, Span<byte> destination, out int written)
     {
-        if (IsSingleAscii)
+        var parts = _parts;
+        if (parts.Length == 0)
         {
-            return _parts[0].Variable.TryFormatAscii(context, _clock, destination, out written);
+            var fits = _constantUtf8.AsSpan().TryCopyTo(destination);
+            written = fits ? _constantUtf8.Length : 0;
+            return fits;
         }
 
-        written = 0;
-        return false;
+        var position = 0;
+        for (var i = 0; i < parts.Length; i++)
+        {
+            var rest = destination[position..];
+            int n;
+            bool fits;
+            if (_literalUtf8[i] is { } literal)
+            {
+                fits = literal.AsSpan().TryCopyTo(rest);
+                n = literal.Length;
+            }
+            else if (parts[i].Variable.IsAsciiSafe)
+            {
+                fits = parts[i].Variable.TryFormatAscii(context, _clock, rest, out n);
+            }
+            else if (parts[i].Variable.Get(context, _clock) is { } text)
+            {
+                fits = TryWriteString(text, rest, out n);
+            }
+            else
+            {
+                continue; // not found: contributes nothing, as in Evaluate
+            }
+
+            if (!fits)
+            {
+                written = 0;
+                return false;
+            }
+
+            position += n;
+        }
+
+        written = position;
+        return true;
     }
+
+    /// <summary>ASCII, the usual case, is narrowed in one pass; anything else is written again as UTF-8.</summary>
+    private static bool TryWriteString(string text, Span<byte> destination, out int written) =>
+        Ascii.FromUtf16(text, destination, out written) switch
+        {
+            OperationStatus.Done => true,
+            OperationStatus.DestinationTooSmall => false,
+            _ => Encoding.UTF8.TryGetBytes(text, destination, out written),
+        };
 
     private string? Part(in ValuePart part, RequestContext context) => part.Literal ?? part.Variable.Get(context, _clock);
 

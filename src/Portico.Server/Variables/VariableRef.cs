@@ -271,9 +271,7 @@ internal readonly struct VariableRef
         if (address is null || address.IsIPv4MappedToIPv6 || (address.AddressFamily == AddressFamily.InterNetworkV6 && address.ScopeId != 0))
         {
             // Rare shapes: take the string path (normalises them like AddressText).
-            var text = AddressText(address);
-            written = Encoding.ASCII.GetBytes(text, dest);
-            return true;
+            return Encoding.ASCII.TryGetBytes(AddressText(address), dest, out written);
         }
 
         return address.TryFormat(dest, out written);

@@ -76,6 +76,33 @@ public sealed class CompiledValueTests
     }
 
     [Theory]
+    [InlineData("/srv/www")]
+    [InlineData("")]
+    [InlineData("$remote_addr:$remote_port>$server_addr:$server_port")]
+    [InlineData("$document_root$fastcgi_script_name")]
+    [InlineData("[$args][$upstream_addr][$http_x_missing]")]
+    [InlineData("café/$http_x_name/$request_uri")]
+    [InlineData("$status $connection_requests $pid")]
+    public void Written_utf8_is_the_evaluated_value_and_too_small_a_room_is_refused(string text)
+    {
+        var value = Compile(text);
+        var ctx = TestRequests.Get("/app/x.php?q=1", http => http.Request.Headers["X-Name"] = "Zoë");
+        ctx.DocumentRoot = "/srv/www";
+        var expected = System.Text.Encoding.UTF8.GetBytes(value.Evaluate(ctx));
+        var room = new byte[expected.Length + 8];
+
+        Assert.True(value.TryWriteUtf8(ctx, room, out var written));
+        Assert.Equal(expected, room[..written]);
+
+        // One byte short of the value: refused, so the caller takes the string path instead of sending a cut value.
+        if (expected.Length > 0)
+        {
+            Assert.False(value.TryWriteUtf8(ctx, new byte[expected.Length - 1], out var none));
+            Assert.Equal(0, none);
+        }
+    }
+
+    [Theory]
     [InlineData("$foo", "unknown \"foo\" variable in /etc/portico/test.conf:7")]
     [InlineData("$FOO", "unknown \"foo\" variable in /etc/portico/test.conf:7")]
     [InlineData("$0", "unknown \"0\" variable in /etc/portico/test.conf:7")]
