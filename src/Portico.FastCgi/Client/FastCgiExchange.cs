@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using Portico.FastCgi.Protocol;
 using Portico.FastCgi.Response;
 
@@ -222,7 +223,9 @@ internal sealed class FastCgiExchange : IReadWaitGuard
         }
     }
 
-    private async Task<FastCgiResponse> ReadHeadAsync(CancellationToken token)
+    // Pooled state machine: this waits on every request, and its box would otherwise be garbage per response.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<FastCgiResponse> ReadHeadAsync(CancellationToken token)
     {
         var cap = _options.MaxResponseHeaderBytes;
         var buffer = ArrayPool<byte>.Shared.Rent(Math.Min(cap, InitialHeadBuffer));

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
 
 namespace Portico.FastCgi.Protocol;
 
@@ -44,6 +45,7 @@ internal sealed class ResponseRecordReader
 
     /// <summary>Copies the next STDOUT bytes into <paramref name="destination"/>, handling any other records
     /// on the way. Returns 0 once FCGI_END_REQUEST has been read.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // a pooled box: one wait per response at least
     public async ValueTask<int> ReadStdoutAsync(Memory<byte> destination, CancellationToken cancellationToken)
     {
         // 0 means "ended", so an empty destination would be ambiguous (and could spin).

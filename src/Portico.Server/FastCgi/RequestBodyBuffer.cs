@@ -1,6 +1,7 @@
 using System.Buffers;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Portico.Server.Hosting;
 using Portico.Server.Phases;
 
 namespace Portico.Server.FastCgi;
@@ -51,7 +52,7 @@ internal sealed class RequestBodyBuffer : IAsyncDisposable
     public static async Task<(RequestBodyBuffer? Body, long TooLarge)> ReadAsync(RequestContext ctx, bool requestBuffering)
     {
         var http = ctx.Http;
-        if (http.Features.Get<Holder>() is { } held)
+        if (http.Features.Find<Holder>() is { } held)
         {
             held.Body.Rewind();
             return (held.Body, 0);
@@ -59,7 +60,7 @@ internal sealed class RequestBodyBuffer : IAsyncDisposable
 
         var request = http.Request;
         var declared = request.ContentLength;
-        var chunked = declared is null && http.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true;
+        var chunked = declared is null && http.Features.Find<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true;
         if (!chunked && (declared ?? 0) == 0)
         {
             return (Empty, 0);

@@ -49,8 +49,10 @@ internal static class HostNormalizer
         }
 
         var previousDot = false;
+        var needsLowering = false;
         foreach (var c in span)
         {
+            needsLowering |= char.IsAsciiLetterUpper(c) || c >= 0x80;
             if (c is '/' or '\\' || c < 0x20 || c == 0x7f)
             {
                 return false;
@@ -71,7 +73,8 @@ internal static class HostNormalizer
             }
         }
 
-        host = span.ToString().ToLowerInvariant();
+        // The usual Host is already in normal form: it is kept as it came, without a copy.
+        host = needsLowering ? span.ToString().ToLowerInvariant() : span.Length == raw.Length ? raw : span.ToString();
         return true;
     }
 }

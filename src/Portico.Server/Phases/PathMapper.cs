@@ -73,6 +73,18 @@ internal static class PathMapper
             && (full.Length == root.Length || full[root.Length] == '/');
     }
 
-    private static bool IsPlain(string path) =>
-        !path.Contains("//", StringComparison.Ordinal) && !path.Contains("/.", StringComparison.Ordinal) && !path.Contains('\0');
+    /// <summary>No "//", no "/." and no NUL (one pass: this runs for the file and the root of every request).</summary>
+    private static bool IsPlain(string path)
+    {
+        for (var i = 0; i < path.Length; i++)
+        {
+            var c = path[i];
+            if (c == '\0' || (c == '/' && i + 1 < path.Length && path[i + 1] is '/' or '.'))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 }

@@ -23,7 +23,7 @@ internal sealed class RequestPipeline
     public async Task HandleAsync(HttpContext http)
     {
         var snapshot = _snapshots.Current;
-        var connection = http.Features.Get<ConnectionSerialFeature>();
+        var connection = http.Features.Find<ConnectionSerialFeature>();
         var serial = connection?.Serial ?? 0;
         var requests = connection?.NextRequest() ?? 1;
 
@@ -34,7 +34,7 @@ internal sealed class RequestPipeline
         var ctx = new RequestContext(http, server.Config, serial, requests)
         {
             Method = http.Request.Method,
-            RequestUri = http.Features.GetRequiredFeature<IHttpRequestFeature>().RawTarget,
+            RequestUri = http.Features.FindRequired<IHttpRequestFeature>().RawTarget,
             Host = host.Length > 0 ? host : server.ServerNameVariable,
             Compiled = server.Settings,
             Settings = server.Settings.Source,

@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Portico.Config.Model;
+using Portico.Server.Hosting;
 
 namespace Portico.Server.Phases;
 
@@ -31,7 +32,7 @@ internal static class ResponseHeaders
         var reason = StatusText.Reason(code);
         if (reason.Length > 0)
         {
-            var feature = ctx.Http.Features.Get<IHttpResponseFeature>();
+            var feature = ctx.Http.Features.Find<IHttpResponseFeature>();
             if (feature is not null)
             {
                 feature.ReasonPhrase = reason;

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Primitives;
 using Microsoft.Win32.SafeHandles;
 using Portico.Config.Model;
+using Portico.Server.Hosting;
 
 namespace Portico.Server.Static;
 
@@ -189,7 +190,7 @@ internal sealed class StaticFileResponder
             return new StaticSendResult(206, 0, true);
         }
 
-        PipeWriter body = http.Features.GetRequiredFeature<IHttpResponseBodyFeature>().Writer;
+        PipeWriter body = http.Features.FindRequired<IHttpResponseBodyFeature>().Writer;
         for (int i = 0; i < parts.Count; i++)
         {
             await body.WriteAsync(prefix, cancellationToken);
@@ -203,7 +204,7 @@ internal sealed class StaticFileResponder
 
     private static async ValueTask WriteRangeAsync(HttpContext http, FileLookup file, long offset, long count, CancellationToken cancellationToken)
     {
-        PipeWriter writer = http.Features.GetRequiredFeature<IHttpResponseBodyFeature>().Writer;
+        PipeWriter writer = http.Features.FindRequired<IHttpResponseBodyFeature>().Writer;
         if (file.Contents is { } contents)
         {
             await writer.WriteAsync(contents.AsMemory((int)offset, (int)count), cancellationToken);

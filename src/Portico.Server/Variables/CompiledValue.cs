@@ -18,6 +18,7 @@ internal sealed class CompiledValue
     // UTF-8 of each literal part (null for variables) and of the constant, made once for TryWriteUtf8.
     private readonly byte[]?[] _literalUtf8;
     private readonly byte[] _constantUtf8;
+    private readonly VariableRef[] _variables;
 
     private CompiledValue(ValuePart[] parts, VariableClock clock, string constant)
     {
@@ -26,6 +27,7 @@ internal sealed class CompiledValue
         _constant = constant;
         _literalUtf8 = Array.ConvertAll(parts, static p => p.Literal is { } text ? Encoding.UTF8.GetBytes(text) : null);
         _constantUtf8 = parts.Length == 0 ? Encoding.UTF8.GetBytes(constant) : [];
+        _variables = Array.ConvertAll(parts, static p => p.Variable);
     }
 
     /// <summary>True when the value has no variables: <see cref="Constant"/> is its text.</summary>
@@ -96,8 +98,8 @@ internal sealed class CompiledValue
     /// </summary>
     public bool TryWriteUtf8(RequestContext context, Span<byte> destination, out int written)
     {
-        var parts = _parts;
-        if (parts.Length == 0)
+        var literals = _literalUtf8;
+        if (literals.Length == 0)
         {
             var fits = _constantUtf8.AsSpan().TryCopyTo(destination);
             written = fits ? _constantUtf8.Length : 0;
@@ -105,21 +107,21 @@ internal sealed class CompiledValue
         }
 
         var position = 0;
-        for (var i = 0; i < parts.Length; i++)
+        for (var i = 0; i < literals.Length; i++)
         {
             var rest = destination[position..];
             int n;
             bool fits;
-            if (_literalUtf8[i] is { } literal)
+            if (literals[i] is { } literal)
             {
                 fits = literal.AsSpan().TryCopyTo(rest);
                 n = literal.Length;
             }
-            else if (parts[i].Variable.IsAsciiSafe)
+            else if (_variables[i].IsAsciiSafe)
             {
-                fits = parts[i].Variable.TryFormatAscii(context, _clock, rest, out n);
+                fits = _variables[i].TryFormatAscii(context, _clock, rest, out n);
             }
-            else if (parts[i].Variable.Get(context, _clock) is { } text)
+            else if (_variables[i].Get(context, _clock) is { } text)
             {
                 fits = TryWriteString(text, rest, out n);
             }
