@@ -37,11 +37,13 @@ public sealed class FastCgiResponse : IAsyncDisposable, IDisposable
     /// <summary>First value of a header, case-insensitive, or null.</summary>
     public string? GetHeader(string name)
     {
-        foreach (var header in Headers)
+        // Indexed, not foreach: an interface's enumerator is an allocation per call.
+        var headers = Headers;
+        for (var i = 0; i < headers.Count; i++)
         {
-            if (header.Key.Equals(name, StringComparison.OrdinalIgnoreCase))
+            if (headers[i].Key.Equals(name, StringComparison.OrdinalIgnoreCase))
             {
-                return header.Value;
+                return headers[i].Value;
             }
         }
 

@@ -242,8 +242,10 @@ internal static class FastCgiContent
         // ngx_http_upstream passes a relative Location from the backend as a plain header, so
         // nginx's absolute_redirect does not rewrite it.
         ctx.KeepRelativeLocation = true;
-        foreach (var (name, value) in response.Headers)
+        var backendHeaders = response.Headers;
+        for (var i = 0; i < backendHeaders.Count; i++)
         {
+            var (name, value) = backendHeaders[i];
             if (fcgi.HiddenHeaders.Contains(name))
             {
                 if (name.Equals("X-Accel-Buffering", StringComparison.OrdinalIgnoreCase))
