@@ -14,7 +14,8 @@ internal sealed class ResponseRecordReader
 {
     private readonly PipeReader _reader;
     private readonly ushort _requestId;
-    private readonly StderrLineSplitter? _stderr;
+    private readonly Action<string>? _onStderrLine;
+    private StderrLineSplitter? _stderr; // made on the first STDERR bytes: most responses have none
     private readonly IReadWaitGuard? _waitGuard;
 
     private State _state = State.Header;
@@ -26,7 +27,7 @@ internal sealed class ResponseRecordReader
     {
         _reader = reader;
         _requestId = requestId;
-        _stderr = onStderrLine is null ? null : new StderrLineSplitter(onStderrLine);
+        _onStderrLine = onStderrLine;
         _waitGuard = waitGuard;
     }
 
@@ -194,7 +195,10 @@ internal sealed class ResponseRecordReader
                         var n = (int)Math.Min(_contentRemaining, buffer.Length);
                         if (ours && _current.Type == FastCgiRecordType.Stderr)
                         {
-                            _stderr?.Append(buffer.Slice(0, n));
+                            if (_onStderrLine is not null)
+                            {
+                                (_stderr ??= new StderrLineSplitter(_onStderrLine)).Append(buffer.Slice(0, n));
+                            }
                         }
 
                         // Management records and unknown types are skipped (spec section 4.2: a client

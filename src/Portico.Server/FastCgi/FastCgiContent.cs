@@ -264,7 +264,15 @@ internal static class FastCgiContent
 
             try
             {
-                headers.Append(name, value);
+                if (name.Length == 12 && headers.ContentType.Count == 0 && name.Equals("Content-Type", StringComparison.OrdinalIgnoreCase))
+                {
+                    // Nearly every response has one: the typed slot skips two lookups by name.
+                    headers.ContentType = value;
+                }
+                else
+                {
+                    headers.Append(name, value);
+                }
             }
             catch (InvalidOperationException)
             {
