@@ -74,17 +74,24 @@ internal static class PathMapper
     }
 
     /// <summary>No "//", no "/." and no NUL (one pass: this runs for the file and the root of every request).</summary>
-    private static bool IsPlain(string path)
+    internal static bool IsPlain(string path)
     {
-        for (var i = 0; i < path.Length; i++)
+        var rest = path.AsSpan();
+        while (true)
         {
-            var c = path[i];
-            if (c == '\0' || (c == '/' && i + 1 < path.Length && path[i + 1] is '/' or '.'))
+            // Vectorized hop from one '/' (or NUL) to the next; only what follows a '/' is looked at.
+            var at = rest.IndexOfAny('/', '\0');
+            if (at < 0)
+            {
+                return true;
+            }
+
+            if (rest[at] == '\0' || (at + 1 < rest.Length && rest[at + 1] is '/' or '.'))
             {
                 return false;
             }
-        }
 
-        return true;
+            rest = rest[(at + 1)..];
+        }
     }
 }

@@ -52,6 +52,10 @@ public sealed class UriNormalizerTests
     [InlineData("example.com.", true, "example.com")]
     [InlineData("[::1]:80", true, "[::1]")]
     [InlineData("", true, "")]
+    [InlineData("example.com", true, "example.com")]
+    [InlineData(" example.com ", true, "example.com")]
+    [InlineData("EXAMPLE.com:8080", true, "example.com")]
+    [InlineData("Bücher.example", true, "bücher.example")]
     [InlineData("a/b", false, "")]
     [InlineData("a..b", false, "")]
     [InlineData("a:b", false, "")]
@@ -62,5 +66,13 @@ public sealed class UriNormalizerTests
         {
             Assert.Equal(expected, host);
         }
+    }
+
+    [Fact]
+    public void Host_already_normal_is_kept_without_a_copy()
+    {
+        var raw = "www.example.com";
+        Assert.True(HostNormalizer.TryNormalize(raw, out var host));
+        Assert.Same(raw, host);
     }
 }
