@@ -2,6 +2,7 @@
 #   php_site DIR            hello.php, hello.txt and fastcgi_params in DIR/www and DIR
 #   php_fpm_conf DIR PORT CHILDREN     a static php-fpm pool on 127.0.0.1:PORT
 #   php_server_conf DIR NAME PORT FPM_PORT KEEPALIVE   an nginx-syntax config both servers run
+#                           (WORKERS=N|auto sets worker_processes, default 1; above 1 nginx needs its master process)
 php_site() {
   mkdir -p "$1/www"
   echo '<?php echo "Hello, World!\n";' > "$1/www/hello.php"
@@ -26,8 +27,8 @@ CONF
 
 php_server_conf() { cat <<CONF
 daemon off;
-master_process off;
-worker_processes 1;
+master_process $( [ "${WORKERS:-1}" = 1 ] && echo off || echo on );
+worker_processes ${WORKERS:-1};
 pid $1/$2.pid;
 error_log $1/$2-error.log;
 events { worker_connections 4096; }

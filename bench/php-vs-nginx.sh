@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Side-by-side PHP throughput: one php-fpm pool (pm=static) behind Debian's nginx and behind the
-# NativeAOT portico binary, the same config for both (worker_processes 1, fastcgi_keep_conn on +
+# NativeAOT portico binary, the same config for both (worker_processes 1 or WORKERS, fastcgi_keep_conn on +
 # upstream keepalive), loaded in turn by wrk from this machine (loopback only, bounded duration).
 # Prints requests/s and the server's own CPU per request (user+system, from /proc) for each round, and the
 # median ratio portico/nginx.
 # PIN=split runs wrk on CPU 1 and the server and php-fpm on CPU 0: the load generator off the server's cores,
 # as in a real deployment (the default lets all three share both cores: a contest for CPU time).
-# Usage: [KEEPALIVE=4] [ROUNDS=3] [PIN=split] [PORTICO_BIN=path] bench/php-vs-nginx.sh [seconds] [php-fpm children] [wrk connections]
+# WORKERS=auto (or N) runs both with that many workers (nginx processes, portico event loops); with one, each
+# server's single event loop is the bottleneck, so the ratio is close to the ratio of CPU per request.
+# Usage: [KEEPALIVE=4] [ROUNDS=3] [PIN=split] [WORKERS=1] [PORTICO_BIN=path] bench/php-vs-nginx.sh [seconds] [php-fpm children] [wrk connections]
 # Stop every other nginx/portico first: a leftover server on the same port (SO_REUSEPORT) takes part of the load.
 # keepalive must stay below the children count: each kept connection pins a php-fpm worker, and with
 # keepalive == children new connections queue behind idle pinned workers (both servers stall).
@@ -59,7 +61,11 @@ start() {
 }
 stop() { kill -QUIT "$(cat "$work/$1-proc.pid")" 2>/dev/null; wait "$(cat "$work/$1-proc.pid")" 2>/dev/null || true; rm -f "$work/$1-proc.pid"; sleep 0.3; }
 run() { taskset -c "$load_cpus" wrk -t2 -c"$conns" -d"$1s" "http://127.0.0.1:$2/hello.php" | awk -v who="$3" '/Requests\/sec/ {print $2} /requests in/ {print $1 > "'"$work"'/requests"} /Non-2xx|Socket errors/ {print "  " who ":" $0 > "/dev/stderr"}'; }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$(cat "$work/$1-proc.pid")/stat"; }
+# The server's CPU time, its worker processes included (nginx with a master).
+cpu_ticks() {
+  local pid; pid=$(cat "$work/$1-proc.pid")
+  cat "/proc/$pid/stat" $(pgrep -P "$pid" | sed 's|.*|/proc/&/stat|') 2>/dev/null | sed 's/.*) //' | awk '{s += $12 + $13} END {print s}'
+}
 # Prints "requests/s cpu-us-per-request".
 measure() {
   start "$1" "$2"; run 2 "$2" "$1 (warm-up)" >/dev/null
@@ -69,7 +75,7 @@ measure() {
 }
 
 rounds=${ROUNDS:-3}
-echo "php-fpm: $children static children; upstream keepalive $keepalive; worker_processes 1; wrk -t2 -c$conns -d${secs}s; GET /hello.php; $rounds rounds; cpus: server+php-fpm $server_cpus, wrk $load_cpus"
+echo "php-fpm: $children static children; upstream keepalive $keepalive; worker_processes ${WORKERS:-1}; wrk -t2 -c$conns -d${secs}s; GET /hello.php; $rounds rounds; cpus: server+php-fpm $server_cpus, wrk $load_cpus"
 ratios=()
 for r in $(seq "$rounds"); do
   read -r n ncpu < <(measure nginx $nport); read -r p pcpu < <(measure portico $pport)
