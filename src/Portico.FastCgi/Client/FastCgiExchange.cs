@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Runtime.CompilerServices;
 using Portico.FastCgi.Protocol;
 using Portico.FastCgi.Response;
 
@@ -65,6 +64,7 @@ internal sealed class FastCgiExchange : IReadWaitGuard
         _callerToken = cancellationToken;
         _callerRegistration = cancellationToken.UnsafeRegister(static state => ((FastCgiConnection)state!).CancelIo(), _connection);
         var phase = FastCgiErrorKind.SendTimeout;
+        byte[]? head = null;
         try
         {
             _connection.RequestCount++;
@@ -87,12 +87,40 @@ internal sealed class FastCgiExchange : IReadWaitGuard
 
             phase = FastCgiErrorKind.ReadTimeout;
             _records = new ResponseRecordReader(_connection.Reader, RequestId, request.StderrLine, this);
-            var response = await ReadHeadAsync(io).ConfigureAwait(false);
+
+            // The CGI header block, read here rather than in a method of its own: when the response arrives,
+            // one async frame fewer is resumed on its way to the caller.
+            var cap = _options.MaxResponseHeaderBytes;
+            head = ArrayPool<byte>.Shared.Rent(Math.Min(cap, InitialHeadBuffer));
+            var filled = 0;
+            var headerBlock = new CgiHeaderBlock();
+            while (!headerBlock.IsComplete)
+            {
+                var room = HeadRoom(ref head, filled, cap);
+                var read = await ReadRecordsAsync(head.AsMemory(filled, room), io).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    throw new FastCgiException(FastCgiErrorKind.ProtocolError, "The FastCGI backend ended the request before completing the response header block.");
+                }
+
+                _responseSeen = true;
+                filled += read;
+                headerBlock.Scan(head.AsSpan(0, filled));
+            }
+
+            var parsed = CgiResponseHead.Parse(head.AsSpan(0, headerBlock.HeaderLength));
+            var body = new FastCgiResponseBody(this, head, headerBlock.BodyStart, filled);
+            head = null; // the body owns it now
             _pool.FirstResponseSeen(_connection);
-            return response;
+            return new FastCgiResponse(parsed.StatusCode, parsed.ReasonPhrase, parsed.Headers, body, this);
         }
         catch (Exception ex)
         {
+            if (head is not null)
+            {
+                ArrayPool<byte>.Shared.Return(head);
+            }
+
             _pool.FirstResponseSeen(_connection);
             if (ex is OperationCanceledException && _sendError is null && _sendDeadline.Expired && !_send.IsCompleted)
             {
@@ -223,58 +251,30 @@ internal sealed class FastCgiExchange : IReadWaitGuard
         }
     }
 
-    // Pooled state machine: this waits on every request, and its box would otherwise be garbage per response.
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<FastCgiResponse> ReadHeadAsync(CancellationToken token)
+    /// <summary>Room left in the head buffer, grown (up to <paramref name="cap"/>) when it is full.</summary>
+    private static int HeadRoom(ref byte[] buffer, int filled, int cap)
     {
-        var cap = _options.MaxResponseHeaderBytes;
-        var buffer = ArrayPool<byte>.Shared.Rent(Math.Min(cap, InitialHeadBuffer));
-        var filled = 0;
-        var block = new CgiHeaderBlock();
-        try
+        if (filled == buffer.Length)
         {
-            while (!block.IsComplete)
+            if (buffer.Length >= cap)
             {
-                if (filled == buffer.Length)
-                {
-                    if (buffer.Length >= cap)
-                    {
-                        throw new FastCgiException(FastCgiErrorKind.HeaderTooLarge, $"The FastCGI response header block exceeds {cap} bytes.");
-                    }
-
-                    var bigger = ArrayPool<byte>.Shared.Rent(Math.Min(cap, buffer.Length * 2));
-                    buffer.AsSpan(0, filled).CopyTo(bigger);
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = bigger;
-                }
-
-                // Never read past the cap: the rented array may be larger than asked for.
-                var room = Math.Min(buffer.Length, cap) - filled;
-                if (room <= 0)
-                {
-                    throw new FastCgiException(FastCgiErrorKind.HeaderTooLarge, $"The FastCGI response header block exceeds {cap} bytes.");
-                }
-
-                var read = await ReadRecordsAsync(buffer.AsMemory(filled, room), token).ConfigureAwait(false);
-                if (read == 0)
-                {
-                    throw new FastCgiException(FastCgiErrorKind.ProtocolError, "The FastCGI backend ended the request before completing the response header block.");
-                }
-
-                _responseSeen = true;
-                filled += read;
-                block.Scan(buffer.AsSpan(0, filled));
+                throw new FastCgiException(FastCgiErrorKind.HeaderTooLarge, $"The FastCGI response header block exceeds {cap} bytes.");
             }
 
-            var head = CgiResponseHead.Parse(buffer.AsSpan(0, block.HeaderLength));
-            var body = new FastCgiResponseBody(this, buffer, block.BodyStart, filled);
-            return new FastCgiResponse(head.StatusCode, head.ReasonPhrase, head.Headers, body, this);
-        }
-        catch
-        {
+            var bigger = ArrayPool<byte>.Shared.Rent(Math.Min(cap, buffer.Length * 2));
+            buffer.AsSpan(0, filled).CopyTo(bigger);
             ArrayPool<byte>.Shared.Return(buffer);
-            throw;
+            buffer = bigger;
         }
+
+        // Never read past the cap: the rented array may be larger than asked for.
+        var room = Math.Min(buffer.Length, cap) - filled;
+        if (room <= 0)
+        {
+            throw new FastCgiException(FastCgiErrorKind.HeaderTooLarge, $"The FastCGI response header block exceeds {cap} bytes.");
+        }
+
+        return room;
     }
 
     /// <summary>Reads the next STDOUT bytes (0 once FCGI_END_REQUEST was read).</summary>
