@@ -95,6 +95,31 @@ public sealed class ClientAgainstFakeBackendTests
     }
 
     [Fact]
+    public async Task Stderr_and_stdout_interleaved_within_the_head_and_sent_byte_by_byte_are_read_whole()
+    {
+        // The head is read straight off the socket: every record boundary, padding byte and management record
+        // may fall between two receives.
+        await using var server = new FakeFastCgiServer(Serve.AfterRequest(c => c.SendTrickleAsync(Records.Concat(
+            Records.Stderr("PHP Warning: a\nPHP Not"),
+            Records.Stdout("Status: 202 Accepted\r\nA: "),
+            Records.Record(FastCgiRecordType.GetValuesResult, 0, "\u0001\u0001xy"u8),
+            Records.Stderr("ice: b\n"),
+            Records.Stdout("b\r\n\r\nbo"),
+            Records.Stdout("dy"),
+            Records.Stdout(""),
+            Records.EndRequest()), pause: TimeSpan.FromMilliseconds(1))));
+        await using var client = Client(server);
+        var lines = new List<string>();
+        var request = Request();
+        request.StderrLine = lines.Add;
+        await using var response = await client.SendAsync(request, Serve.TestTimeout());
+        Assert.Equal(202, response.StatusCode);
+        Assert.Equal("b", response.GetHeader("A"));
+        Assert.Equal("body", await Serve.ReadBodyAsync(response, Serve.TestTimeout()));
+        Assert.Equal(["PHP Warning: a", "PHP Notice: b"], lines);
+    }
+
+    [Fact]
     public async Task Garbage_bytes_are_a_protocol_error()
     {
         await using var server = new FakeFastCgiServer(Serve.AfterRequest(c => c.SendAsync("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"u8.ToArray())));

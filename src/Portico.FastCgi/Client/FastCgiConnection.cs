@@ -17,7 +17,7 @@ internal sealed class FastCgiConnection : IAsyncDisposable
     private FastCgiConnection(Socket socket, long createdTimestamp, TimeProvider timeProvider)
     {
         _socket = socket;
-        Reader = new SocketPipeReader(socket, bufferSize: 32 * 1024);
+        SocketReader = new SocketPipeReader(socket, bufferSize: 32 * 1024);
         Writer = new SocketPipeWriter(socket, bufferSize: 4 * 1024);
         LastUsedTimestamp = createdTimestamp;
         SendDeadline = new IoDeadline(timeProvider, CancelIo);
@@ -36,7 +36,10 @@ internal sealed class FastCgiConnection : IAsyncDisposable
     /// <summary>True once the I/O token was cancelled: a deadline fired or an exchange was abandoned.</summary>
     public bool IoCancelled => _io.IsCancellationRequested;
 
-    public PipeReader Reader { get; }
+    public PipeReader Reader => SocketReader;
+
+    /// <summary>The reader as what it is, for the exchange's waits that await the socket directly.</summary>
+    internal SocketPipeReader SocketReader { get; }
 
     public PipeWriter Writer { get; }
 

@@ -97,7 +97,23 @@ internal sealed class FastCgiExchange : IReadWaitGuard
             while (!headerBlock.IsComplete)
             {
                 var room = HeadRoom(ref head, filled, cap);
-                var read = await ReadRecordsAsync(head.AsMemory(filled, room), io).ConfigureAwait(false);
+                int read;
+                while (!_records.TryReadReceivedStdout(head.AsSpan(filled, room), out read))
+                {
+                    // The socket's own wait, timed as a read (nginx's fastcgi_read_timeout runs between two reads).
+                    var guard = (IReadWaitGuard)this;
+                    guard.BeforeWait();
+                    try
+                    {
+                        var socket = _connection.SocketReader;
+                        socket.Received(await socket.ReceiveIntoBufferAsync(io).ConfigureAwait(false));
+                    }
+                    finally
+                    {
+                        guard.AfterWait();
+                    }
+                }
+
                 if (read == 0)
                 {
                     throw new FastCgiException(FastCgiErrorKind.ProtocolError, "The FastCGI backend ended the request before completing the response header block.");

@@ -79,46 +79,85 @@ internal sealed class ResponseRecordReader
                 }
             }
 
-            var buffer = result.Buffer;
-            int copied;
-            var needMore = false;
-            try
-            {
-                copied = Process(ref buffer, destination.Span, out needMore);
-            }
-            finally
-            {
-                // Mark the rest as examined only when it cannot be used without more bytes; if we stopped
-                // because the destination is full, the buffered rest must be served without waiting.
-                if (needMore)
-                {
-                    _reader.AdvanceTo(buffer.Start, buffer.End);
-                }
-                else
-                {
-                    _reader.AdvanceTo(buffer.Start);
-                }
-            }
-
-            if (copied > 0 || _state == State.Ended)
+            if (Consume(result, destination.Span, out var copied, out var needMore))
             {
                 return copied;
             }
 
             mustWait = needMore;
-
-            if (result.IsCompleted)
-            {
-                throw new FastCgiException(FastCgiErrorKind.BackendClosed, "The FastCGI backend closed the connection before FCGI_END_REQUEST.");
-            }
-
-            if (result.IsCanceled)
-            {
-                throw new OperationCanceledException("The FastCGI read was canceled.");
-            }
         }
 
         return 0;
+    }
+
+    /// <summary>
+    /// For a reader over a socket: serves STDOUT from the bytes already received, without waiting. True with the
+    /// count (0 once FCGI_END_REQUEST was read); false when the backend must send more first: the caller then
+    /// waits on the socket itself (<see cref="Client.SocketPipeReader.ReceiveIntoBufferAsync"/>) and calls again,
+    /// which spares the async frame of <see cref="ReadStdoutAsync"/> on the response's arrival.
+    /// </summary>
+    internal bool TryReadReceivedStdout(Span<byte> destination, out int copied)
+    {
+        ArgumentOutOfRangeException.ThrowIfZero(destination.Length);
+        copied = 0;
+
+        // A SocketPipeReader's TryRead answers false once everything it holds was examined: no "must wait" flag.
+        while (_state != State.Ended)
+        {
+            if (!_reader.TryRead(out var result))
+            {
+                return false;
+            }
+
+            if (Consume(result, destination, out copied, out _))
+            {
+                return true;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Processes one read's bytes and advances the reader. True when the caller is answered: STDOUT was
+    /// copied, or the request ended. Throws when the backend closed or the read was cancelled first.</summary>
+    private bool Consume(in ReadResult result, Span<byte> destination, out int copied, out bool needMore)
+    {
+        var buffer = result.Buffer;
+        needMore = false;
+        try
+        {
+            copied = Process(ref buffer, destination, out needMore);
+        }
+        finally
+        {
+            // Mark the rest as examined only when it cannot be used without more bytes; if we stopped
+            // because the destination is full, the buffered rest must be served without waiting.
+            if (needMore)
+            {
+                _reader.AdvanceTo(buffer.Start, buffer.End);
+            }
+            else
+            {
+                _reader.AdvanceTo(buffer.Start);
+            }
+        }
+
+        if (copied > 0 || _state == State.Ended)
+        {
+            return true;
+        }
+
+        if (result.IsCompleted)
+        {
+            throw new FastCgiException(FastCgiErrorKind.BackendClosed, "The FastCGI backend closed the connection before FCGI_END_REQUEST.");
+        }
+
+        if (result.IsCanceled)
+        {
+            throw new OperationCanceledException("The FastCGI read was canceled.");
+        }
+
+        return false;
     }
 
     private int Process(ref ReadOnlySequence<byte> buffer, Span<byte> destination, out bool needMore)

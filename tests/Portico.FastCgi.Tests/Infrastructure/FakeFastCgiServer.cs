@@ -194,11 +194,16 @@ internal sealed class FakeConnection : IAsyncDisposable
     }
 
     /// <summary>Sends one byte per write, so the client sees records split at every boundary.</summary>
-    public async Task SendTrickleAsync(byte[] bytes)
+    public async Task SendTrickleAsync(byte[] bytes, TimeSpan pause = default)
     {
         for (var i = 0; i < bytes.Length; i++)
         {
             await _stream.WriteAsync(bytes.AsMemory(i, 1), _stop);
+            if (pause > TimeSpan.Zero)
+            {
+                // Long enough for the reader to take each byte in a receive of its own.
+                await Task.Delay(pause, _stop);
+            }
         }
     }
 
