@@ -39,7 +39,21 @@ internal sealed class FastCgiResponseBody : Stream
         set => throw new NotSupportedException();
     }
 
-    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        // The body bytes that came with the header block (all of a small response) are served without a state machine.
+        if (_disposed == 0 && _fault is null && _head is not null && _headStart < _headEnd && !buffer.IsEmpty)
+        {
+            var n = Math.Min(buffer.Length, _headEnd - _headStart);
+            _head.AsMemory(_headStart, n).CopyTo(buffer);
+            _headStart += n;
+            return new ValueTask<int>(n);
+        }
+
+        return ReadMoreAsync(buffer, cancellationToken);
+    }
+
+    private async ValueTask<int> ReadMoreAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
         if (_fault is not null)
@@ -95,9 +109,22 @@ internal sealed class FastCgiResponseBody : Stream
 
     public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
-    public override async ValueTask DisposeAsync()
+    public override ValueTask DisposeAsync()
     {
-        await ReleaseAsync().ConfigureAwait(false);
+        // Usually the connection went back to the pool when the body ended: nothing left to wait for.
+        var releasing = ReleaseAsync();
+        if (releasing.IsCompletedSuccessfully)
+        {
+            releasing.GetAwaiter().GetResult();
+            return base.DisposeAsync();
+        }
+
+        return DisposeAfterAsync(releasing);
+    }
+
+    private async ValueTask DisposeAfterAsync(ValueTask releasing)
+    {
+        await releasing.ConfigureAwait(false);
         await base.DisposeAsync().ConfigureAwait(false);
     }
 
@@ -111,11 +138,11 @@ internal sealed class FastCgiResponseBody : Stream
         base.Dispose(disposing);
     }
 
-    private async ValueTask ReleaseAsync()
+    private ValueTask ReleaseAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
         {
-            return;
+            return default;
         }
 
         ReleaseHead();
@@ -123,14 +150,7 @@ internal sealed class FastCgiResponseBody : Stream
         // If FCGI_END_REQUEST was already read (a small response arrives whole with its header), the
         // connection is at a record boundary and may be pooled even though the caller skipped the body.
         // Otherwise it is mid-stream and must be closed, never pooled. Both are no-ops once released.
-        if (_fault is null && _exchange.IsEnded)
-        {
-            await _exchange.CompleteAsync().ConfigureAwait(false);
-        }
-        else
-        {
-            await _exchange.AbortAsync().ConfigureAwait(false);
-        }
+        return _fault is null && _exchange.IsEnded ? _exchange.CompleteAsync() : _exchange.AbortAsync();
     }
 
     private void ReleaseHead()
