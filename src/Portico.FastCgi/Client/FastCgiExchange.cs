@@ -321,12 +321,12 @@ internal sealed class FastCgiExchange : IReadWaitGuard
     }
 
     /// <summary>Reads body bytes; the caller's token is linked with the read timeout and send failure.</summary>
-    public async ValueTask<int> ReadBodyAsync(Memory<byte> destination, CancellationToken cancellationToken)
+    public ValueTask<int> ReadBodyAsync(Memory<byte> destination, CancellationToken cancellationToken) =>
+        // Ended (a small response came whole with its head): no state machine for the final 0.
+        _records!.IsEnded ? new ValueTask<int>(0) : ReadMoreBodyAsync(destination, cancellationToken);
+
+    private async ValueTask<int> ReadMoreBodyAsync(Memory<byte> destination, CancellationToken cancellationToken)
     {
-        if (_records!.IsEnded)
-        {
-            return 0;
-        }
 
         // The token given to SendAsync is already wired to the connection; another one is wired for this read only.
         var extra = cancellationToken.CanBeCanceled && cancellationToken != _callerToken
@@ -367,7 +367,7 @@ internal sealed class FastCgiExchange : IReadWaitGuard
     /// was sent too; if the application ended before taking all of STDIN, the rest would be read as the next
     /// request, so the connection is closed.
     /// </summary>
-    public async ValueTask CompleteAsync()
+    public ValueTask CompleteAsync()
     {
         bool sendDone;
         lock (_timerLock)
@@ -377,18 +377,17 @@ internal sealed class FastCgiExchange : IReadWaitGuard
 
         if (!sendDone)
         {
-            await AbortAsync().ConfigureAwait(false);
-            return;
+            return AbortAsync();
         }
 
         if (Interlocked.Exchange(ref _released, 1) != 0)
         {
-            return;
+            return default;
         }
 
         DisposeTimers();
         _connection.IsReusable = _options.KeepConnection && _records is { IsEnded: true } && !_connection.IoCancelled;
-        await _pool.ReturnAsync(_connection).ConfigureAwait(false);
+        return _pool.ReturnAsync(_connection);
     }
 
     /// <summary>Closes the connection unless it was already handed back.</summary>
