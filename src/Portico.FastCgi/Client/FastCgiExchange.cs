@@ -327,7 +327,6 @@ internal sealed class FastCgiExchange : IReadWaitGuard
 
     private async ValueTask<int> ReadMoreBodyAsync(Memory<byte> destination, CancellationToken cancellationToken)
     {
-
         // The token given to SendAsync is already wired to the connection; another one is wired for this read only.
         var extra = cancellationToken.CanBeCanceled && cancellationToken != _callerToken
             ? cancellationToken.UnsafeRegister(static state => ((FastCgiConnection)state!).CancelIo(), _connection)

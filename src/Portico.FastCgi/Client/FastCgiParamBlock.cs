@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Buffers.Binary;
 using System.Text;
 using Portico.FastCgi.Protocol;
 
@@ -70,7 +69,7 @@ public sealed class FastCgiParamBlock : IDisposable
             Grow(room);
         }
 
-        var nameField = name.Length < 0x80 ? 1 : 4;
+        var nameField = NameValueCodec.LengthOfLength(name.Length);
         _pending = _length;
         _pendingNameLength = name.Length;
         var span = _buffer.AsSpan(_length + nameField + 1);
@@ -129,9 +128,8 @@ public sealed class FastCgiParamBlock : IDisposable
     /// <summary>Writes both length fields and the name of a pair whose value length is known; returns the value's room.</summary>
     private Span<byte> Append(ReadOnlySpan<byte> name, int valueLength)
     {
-        // Spec section 3.4: a length below 128 takes one byte, any other four (big endian, high bit set).
-        var nameField = name.Length < 0x80 ? 1 : 4;
-        var valueField = valueLength < 0x80 ? 1 : 4;
+        var nameField = NameValueCodec.LengthOfLength(name.Length);
+        var valueField = NameValueCodec.LengthOfLength(valueLength);
         var fields = nameField + valueField;
         var pair = fields + name.Length + valueLength;
         if (_buffer.Length - _length < pair)
@@ -140,24 +138,8 @@ public sealed class FastCgiParamBlock : IDisposable
         }
 
         var span = _buffer.AsSpan(_length, pair);
-        if (nameField == 1)
-        {
-            span[0] = (byte)name.Length;
-        }
-        else
-        {
-            BinaryPrimitives.WriteUInt32BigEndian(span, (uint)name.Length | 0x8000_0000u);
-        }
-
-        if (valueField == 1)
-        {
-            span[nameField] = (byte)valueLength;
-        }
-        else
-        {
-            BinaryPrimitives.WriteUInt32BigEndian(span[nameField..], (uint)valueLength | 0x8000_0000u);
-        }
-
+        NameValueCodec.WriteLength(name.Length, span);
+        NameValueCodec.WriteLength(valueLength, span[nameField..]);
         name.CopyTo(span[fields..]);
         _length += pair;
         _pending = -1;
