@@ -49,7 +49,8 @@ internal sealed class RequestBodyBuffer : IAsyncDisposable
     }
 
     /// <summary>Reads (or reuses) the body; null <paramref name="tooLarge"/> means success.</summary>
-    public static async Task<(RequestBodyBuffer? Body, long TooLarge)> ReadAsync(RequestContext ctx, bool requestBuffering)
+    // A ValueTask: the usual bodiless request completes at once, without a Task allocated for its result.
+    public static async ValueTask<(RequestBodyBuffer? Body, long TooLarge)> ReadAsync(RequestContext ctx, bool requestBuffering)
     {
         var http = ctx.Http;
         if (http.Features.Find<Holder>() is { } held)
