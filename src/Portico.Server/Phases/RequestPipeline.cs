@@ -53,7 +53,145 @@ internal sealed class RequestPipeline
                 outcome = Rewrites.Run(ctx, server.Rewrites);
             }
 
-            await RunLocationsAsync(ctx, snapshot, server, outcome).ConfigureAwait(false);
+            // The location phases, looping on internal redirects. They run here, not in a method of their own,
+            // so a request waiting for its content handler is one async frame to resume, not two.
+            RuntimeLocation? named = null;
+            var finished = false;
+            while (true)
+            {
+                switch (outcome.Kind)
+                {
+                    case PhaseOutcomeKind.Done:
+                        finished = true;
+                        break;
+                    case PhaseOutcomeKind.Status:
+                        var next = ErrorPages.TryRedirect(ctx, outcome.Status);
+                        if (next is { } redirect)
+                        {
+                            outcome = redirect;
+                            continue;
+                        }
+
+                        await SpecialResponse.WriteAsync(ctx, outcome.Status).ConfigureAwait(false);
+                        finished = true;
+                        break;
+                    case PhaseOutcomeKind.FinalStatus:
+                        await SpecialResponse.WriteAsync(ctx, outcome.Status).ConfigureAwait(false);
+                        finished = true;
+                        break;
+                    case PhaseOutcomeKind.Text:
+                        await Rewrites.WriteTextAsync(ctx, outcome.Status, outcome.Uri!).ConfigureAwait(false);
+                        finished = true;
+                        break;
+                    case PhaseOutcomeKind.Close:
+                        ctx.Http.Response.StatusCode = 444;
+                        ctx.Http.Abort();
+                        finished = true;
+                        break;
+                    case PhaseOutcomeKind.Redirect:
+                    case PhaseOutcomeKind.Named:
+                        if (++ctx.InternalRedirects > MaxInternalRedirects)
+                        {
+                            snapshot.Logs.ErrorLog.Write(Portico.Config.LogLevel.Error, ctx, $"rewrite or internal redirection cycle while internally redirecting to \"{outcome.Uri}\"");
+                            await SpecialResponse.WriteAsync(ctx, 500).ConfigureAwait(false);
+                            finished = true;
+                            break;
+                        }
+
+                        ctx.IsInternal = true;
+                        if (outcome.Kind == PhaseOutcomeKind.Named)
+                        {
+                            if (!server.Named.TryGetValue(outcome.Uri!, out named))
+                            {
+                                snapshot.Logs.ErrorLog.Write(Portico.Config.LogLevel.Error, ctx, $"could not find named location \"{outcome.Uri}\"");
+                                outcome = PhaseOutcome.WithStatus(500);
+                                continue;
+                            }
+                        }
+                        else
+                        {
+                            ctx.Uri = outcome.Uri!;
+                            if (outcome.Args is not null)
+                            {
+                                ctx.Args = outcome.Args;
+                            }
+                        }
+
+                        break;
+                    case PhaseOutcomeKind.Continue:
+                        break;
+                }
+
+                if (finished)
+                {
+                    break;
+                }
+
+                // find location
+                RuntimeLocation? location;
+                if (named is not null)
+                {
+                    location = named;
+                    named = null;
+                }
+                else
+                {
+                    LocationMatchResult found;
+                    try
+                    {
+                        found = server.Locations.Find(ctx.Uri);
+                    }
+                    catch (RegexMatchTimeoutException)
+                    {
+                        outcome = PhaseOutcome.WithStatus(500);
+                        continue;
+                    }
+
+                    location = found.Location;
+                    if (found.Match is not null)
+                    {
+                        SetCaptures(ctx, found.Match, found.GroupNames!);
+                    }
+                    else if (found.Literal is { } whole)
+                    {
+                        ctx.Captures = [whole];
+                    }
+                }
+
+                var settings = location?.Settings ?? server.Settings;
+                ctx.Location = location?.Config;
+                ctx.Compiled = settings;
+                ctx.Settings = settings.Source;
+                if (location is not null && settings.Source.Internal && !ctx.IsInternal)
+                {
+                    outcome = PhaseOutcome.WithStatus(404);
+                    continue;
+                }
+
+                // https://nginx.org/en/docs/http/ngx_http_core_module.html#client_max_body_size:
+                // checked against Content-Length as soon as the location is known.
+                var limit = settings.Source.ClientMaxBodySize;
+                if (limit > 0 && ctx.Http.Request.ContentLength > limit && !ctx.IsInternal)
+                {
+                    snapshot.Logs.ErrorLog.Write(Portico.Config.LogLevel.Error, ctx, $"client intended to send too large body: {ctx.Http.Request.ContentLength} bytes");
+                    outcome = PhaseOutcome.WithStatus(413);
+                    continue;
+                }
+
+                // rewrite phase, then content
+                outcome = location is null ? PhaseOutcome.Continue : Rewrites.Run(ctx, location.Rewrites);
+                if (outcome.Kind == PhaseOutcomeKind.Continue && settings.TryFiles is { } tries)
+                {
+                    outcome = StaticContent.TryFiles(ctx, snapshot, location, tries, settings.TryFilesFallback!);
+                }
+
+                if (outcome.Kind == PhaseOutcomeKind.Continue)
+                {
+                    outcome = location is not null && settings.Source.FastCgi?.Pass is not null
+                        ? await FastCgi.FastCgiContent.HandleAsync(ctx, snapshot, location).ConfigureAwait(false)
+                        : await StaticContent.HandleAsync(ctx, snapshot, location).ConfigureAwait(false);
+                }
+            }
 
             // nginx logs after the response is sent. A response whose head has not gone out yet
             // (HEAD, 204, 304) is completed first: that runs the OnStarting header work (status
@@ -120,135 +258,6 @@ internal sealed class RequestPipeline
 
         ctx.Uri = uri;
         return PhaseOutcome.Continue;
-    }
-
-    private static async Task RunLocationsAsync(RequestContext ctx, RuntimeConfig snapshot, RuntimeServer server, PhaseOutcome outcome)
-    {
-        RuntimeLocation? named = null;
-        while (true)
-        {
-            switch (outcome.Kind)
-            {
-                case PhaseOutcomeKind.Done:
-                    return;
-                case PhaseOutcomeKind.Status:
-                    var next = ErrorPages.TryRedirect(ctx, outcome.Status);
-                    if (next is { } redirect)
-                    {
-                        outcome = redirect;
-                        continue;
-                    }
-
-                    await SpecialResponse.WriteAsync(ctx, outcome.Status).ConfigureAwait(false);
-                    return;
-                case PhaseOutcomeKind.FinalStatus:
-                    await SpecialResponse.WriteAsync(ctx, outcome.Status).ConfigureAwait(false);
-                    return;
-                case PhaseOutcomeKind.Text:
-                    await Rewrites.WriteTextAsync(ctx, outcome.Status, outcome.Uri!).ConfigureAwait(false);
-                    return;
-                case PhaseOutcomeKind.Close:
-                    ctx.Http.Response.StatusCode = 444;
-                    ctx.Http.Abort();
-                    return;
-                case PhaseOutcomeKind.Redirect:
-                case PhaseOutcomeKind.Named:
-                    if (++ctx.InternalRedirects > MaxInternalRedirects)
-                    {
-                        snapshot.Logs.ErrorLog.Write(Portico.Config.LogLevel.Error, ctx, $"rewrite or internal redirection cycle while internally redirecting to \"{outcome.Uri}\"");
-                        await SpecialResponse.WriteAsync(ctx, 500).ConfigureAwait(false);
-                        return;
-                    }
-
-                    ctx.IsInternal = true;
-                    if (outcome.Kind == PhaseOutcomeKind.Named)
-                    {
-                        if (!server.Named.TryGetValue(outcome.Uri!, out named))
-                        {
-                            snapshot.Logs.ErrorLog.Write(Portico.Config.LogLevel.Error, ctx, $"could not find named location \"{outcome.Uri}\"");
-                            outcome = PhaseOutcome.WithStatus(500);
-                            continue;
-                        }
-                    }
-                    else
-                    {
-                        ctx.Uri = outcome.Uri!;
-                        if (outcome.Args is not null)
-                        {
-                            ctx.Args = outcome.Args;
-                        }
-                    }
-
-                    break;
-                case PhaseOutcomeKind.Continue:
-                    break;
-            }
-
-            // find location
-            RuntimeLocation? location;
-            if (named is not null)
-            {
-                location = named;
-                named = null;
-            }
-            else
-            {
-                LocationMatchResult found;
-                try
-                {
-                    found = server.Locations.Find(ctx.Uri);
-                }
-                catch (RegexMatchTimeoutException)
-                {
-                    outcome = PhaseOutcome.WithStatus(500);
-                    continue;
-                }
-
-                location = found.Location;
-                if (found.Match is not null)
-                {
-                    SetCaptures(ctx, found.Match, found.GroupNames!);
-                }
-                else if (found.Literal is { } whole)
-                {
-                    ctx.Captures = [whole];
-                }
-            }
-
-            var settings = location?.Settings ?? server.Settings;
-            ctx.Location = location?.Config;
-            ctx.Compiled = settings;
-            ctx.Settings = settings.Source;
-            if (location is not null && settings.Source.Internal && !ctx.IsInternal)
-            {
-                outcome = PhaseOutcome.WithStatus(404);
-                continue;
-            }
-
-            // https://nginx.org/en/docs/http/ngx_http_core_module.html#client_max_body_size:
-            // checked against Content-Length as soon as the location is known.
-            var limit = settings.Source.ClientMaxBodySize;
-            if (limit > 0 && ctx.Http.Request.ContentLength > limit && !ctx.IsInternal)
-            {
-                snapshot.Logs.ErrorLog.Write(Portico.Config.LogLevel.Error, ctx, $"client intended to send too large body: {ctx.Http.Request.ContentLength} bytes");
-                outcome = PhaseOutcome.WithStatus(413);
-                continue;
-            }
-
-            // rewrite phase, then content
-            outcome = location is null ? PhaseOutcome.Continue : Rewrites.Run(ctx, location.Rewrites);
-            if (outcome.Kind == PhaseOutcomeKind.Continue && settings.TryFiles is { } tries)
-            {
-                outcome = StaticContent.TryFiles(ctx, snapshot, location, tries, settings.TryFilesFallback!);
-            }
-
-            if (outcome.Kind == PhaseOutcomeKind.Continue)
-            {
-                outcome = location is not null && settings.Source.FastCgi?.Pass is not null
-                    ? await FastCgi.FastCgiContent.HandleAsync(ctx, snapshot, location).ConfigureAwait(false)
-                    : await StaticContent.HandleAsync(ctx, snapshot, location).ConfigureAwait(false);
-            }
-        }
     }
 
     /// <summary>Stores a regex match as $1..$9 (PCRE numbering) and its named captures.</summary>
