@@ -83,6 +83,10 @@ public sealed class CompiledValueTests
     [InlineData("[$args][$upstream_addr][$http_x_missing]")]
     [InlineData("café/$http_x_name/$request_uri")]
     [InlineData("$status $connection_requests $pid")]
+    [InlineData("$request_uri")]
+    [InlineData("$http_x_name")]
+    [InlineData("$http_x_missing")]
+    [InlineData("$remote_addr")]
     public void Written_utf8_is_the_evaluated_value_and_too_small_a_room_is_refused(string text)
     {
         var value = Compile(text);
