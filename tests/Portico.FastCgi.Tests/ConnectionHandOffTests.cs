@@ -67,6 +67,44 @@ public sealed class ConnectionHandOffTests
     }
 
     [Fact]
+    public async Task Timer_armed_for_an_earlier_waiter_neither_cuts_a_later_wait_short_nor_lets_it_run_over()
+    {
+        await using var backend = new GatedBackend();
+        var clock = new ManualTimeProvider();
+        await using var client = backend.Client(clock);
+        await backend.MakePoolOverflowAsync(client);
+
+        // B waits (the timer is armed for B) and is served by A's return; the timer stays armed.
+        var a = backend.GetAsync(client);
+        await backend.WaitForRequestsAsync(1);
+        var b = backend.GetAsync(client);
+        await Task.Delay(50);
+        backend.Release(1);
+        Assert.Equal("ok", await a);
+        await backend.WaitForRequestsAsync(1);
+
+        // C comes 3 ms later and waits too, covered by the timer armed for B.
+        clock.Advance(TimeSpan.FromMilliseconds(3));
+        var c = backend.GetAsync(client, "/c.php");
+        await Task.Delay(50);
+
+        // The timer fires for B's wait: C has waited 3 of its 5 ms and keeps waiting.
+        clock.Advance(TimeSpan.FromMilliseconds(3));
+        await Task.Delay(50);
+        Assert.Equal(2, backend.Server.AcceptedConnections);
+
+        // Past C's own wait it connects, without a connection coming back.
+        clock.Advance(TimeSpan.FromMilliseconds(3));
+        await backend.WaitForRequestsAsync(1);
+        Assert.Equal(3, backend.Server.AcceptedConnections);
+
+        backend.Release(1);
+        backend.Release(1, "/c.php");
+        Assert.Equal("ok", await b);
+        Assert.Equal("ok", await c);
+    }
+
+    [Fact]
     public async Task Connection_stuck_in_the_accept_queue_makes_the_next_return_close_instead_of_hand_off()
     {
         await using var backend = new GatedBackend();

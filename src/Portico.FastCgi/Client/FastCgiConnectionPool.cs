@@ -21,6 +21,7 @@ public sealed class FastCgiConnectionPool : IAsyncDisposable
     // Requests waiting for a connection another request is about to hand back (see RentAsync).
     private readonly Queue<HandOff> _waiters = new();
     private ITimer? _handOffTimer;
+    private long _handOffTimerDue = long.MaxValue; // timestamp the hand-off timer is due at, MaxValue when idle
 
     // When a returned connection last found the idle stack full and was closed, and how often connections
     // come back (a moving average of the gap between two returns, in timestamp ticks).
@@ -142,11 +143,15 @@ public sealed class FastCgiConnectionPool : IAsyncDisposable
 
             var handOff = new HandOff(now, cancellationToken);
             _waiters.Enqueue(handOff);
-            if (_waiters.Count == 1)
+
+            // Lazy, as IoDeadline: a timer already due (for an earlier waiter) covers this one too, and a waiter served by
+            // a return does not cancel it. Under load waiters come and go thousands of times a second; re-arming each
+            // time took the runtime's timer lock and woke its timer thread, and each fire wakes a pool thread.
+            if (_handOffTimerDue == long.MaxValue)
             {
-                // One-shot, armed only while someone waits: an idle pool runs no timer.
                 _handOffTimer ??= time.CreateTimer(static state => ((FastCgiConnectionPool)state!).ReleaseLateWaiters(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
                 _handOffTimer.Change(wait, Timeout.InfiniteTimeSpan);
+                _handOffTimerDue = now + window;
             }
 
             return handOff;
@@ -160,15 +165,19 @@ public sealed class FastCgiConnectionPool : IAsyncDisposable
         List<HandOff>? late = null;
         lock (_lock)
         {
+            _handOffTimerDue = long.MaxValue;
             while (_waiters.TryPeek(out var first) && (first.IsCancelled || time.GetElapsedTime(first.Since) >= _options.HandOffWait))
             {
                 (late ??= []).Add(_waiters.Dequeue());
             }
 
+            // Waiters served since the timer was armed are gone; the oldest one left sets the next due time.
             if (!_disposed && _waiters.TryPeek(out var next))
             {
                 var due = _options.HandOffWait - time.GetElapsedTime(next.Since);
-                _handOffTimer?.Change(due > TimeSpan.Zero ? due : TimeSpan.FromMilliseconds(1), Timeout.InfiniteTimeSpan);
+                due = due > TimeSpan.Zero ? due : TimeSpan.FromMilliseconds(1);
+                _handOffTimer?.Change(due, Timeout.InfiniteTimeSpan);
+                _handOffTimerDue = time.GetTimestamp() + (long)(due.TotalSeconds * time.TimestampFrequency);
             }
         }
 
