@@ -26,7 +26,7 @@ internal sealed class FastCgiRuntime
     private readonly TimeProvider _time;
     private readonly VariableScope _scope;
 
-    private FastCgiRuntime(HttpConfig http, VariableScope scope, TimeProvider time, int eventLoops)
+    private FastCgiRuntime(HttpConfig http, VariableScope scope, TimeProvider time)
     {
         _http = http;
         _time = time;
@@ -34,7 +34,7 @@ internal sealed class FastCgiRuntime
         var upstreams = new Dictionary<string, UpstreamGroup>(StringComparer.Ordinal);
         foreach (var (name, upstream) in http.Upstreams)
         {
-            upstreams[name] = BuildGroup(upstream, scope, http.Settings.FastCgi.ConnectTimeout, time, eventLoops);
+            upstreams[name] = BuildGroup(upstream, scope, http.Settings.FastCgi.ConnectTimeout, time);
         }
 
         _upstreams = upstreams.ToFrozenDictionary(StringComparer.Ordinal);
@@ -42,13 +42,10 @@ internal sealed class FastCgiRuntime
 
     public TimeProvider Time => _time;
 
-    /// <summary>
-    /// Compiles every location's fastcgi settings; throws <see cref="ConfigException"/> with file:line.
-    /// <paramref name="eventLoops"/> is what <c>worker_processes</c> gave (see <see cref="Hosting.EventLoop"/>).
-    /// </summary>
-    public static FastCgiRuntime Build(HttpConfig http, VariableScope scope, TimeProvider time, int eventLoops = 1)
+    /// <summary>Compiles every location's fastcgi settings; throws <see cref="ConfigException"/> with file:line.</summary>
+    public static FastCgiRuntime Build(HttpConfig http, VariableScope scope, TimeProvider time)
     {
-        var runtime = new FastCgiRuntime(http, scope, time, Math.Max(1, eventLoops));
+        var runtime = new FastCgiRuntime(http, scope, time);
         runtime.Add(http.Settings.FastCgi);
         foreach (var server in http.Servers)
         {
@@ -164,12 +161,8 @@ internal sealed class FastCgiRuntime
         return new UpstreamGroup(endPoint.ToString(), [new UpstreamPeer(0, endPoint, pool, null)], UpstreamBalancing.RoundRobin, null, false, _time);
     }
 
-    private static UpstreamGroup BuildGroup(UpstreamConfig upstream, VariableScope scope, TimeSpan connectTimeout, TimeProvider time, int eventLoops)
+    private static UpstreamGroup BuildGroup(UpstreamConfig upstream, VariableScope scope, TimeSpan connectTimeout, TimeProvider time)
     {
-        // "keepalive connections": the idle connections "preserved in the cache of each worker process"
-        // (https://nginx.org/en/docs/http/ngx_http_upstream_module.html#keepalive). Our workers are event loops
-        // sharing one pool per server, so the pool keeps as many as nginx's workers would together.
-        var keepalive = upstream.Keepalive * eventLoops;
         var peers = new List<UpstreamPeer>(upstream.Servers.Count);
         foreach (var server in upstream.Servers)
         {
@@ -190,7 +183,7 @@ internal sealed class FastCgiRuntime
             }
 
             // nginx's fastcgi_connect_timeout is per location; a group's pools use the http-level value.
-            var pool = Pool(endPoint, keepalive, upstream.KeepaliveTimeout, upstream.KeepaliveRequests, connectTimeout, time);
+            var pool = Pool(endPoint, upstream.Keepalive, upstream.KeepaliveTimeout, upstream.KeepaliveRequests, connectTimeout, time);
             peers.Add(new UpstreamPeer(peers.Count, endPoint, pool, server));
         }
 

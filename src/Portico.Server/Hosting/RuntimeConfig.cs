@@ -81,7 +81,7 @@ internal sealed class RuntimeConfig : IAsyncDisposable
             }
         }
 
-        var fastCgi = Portico.Server.FastCgi.FastCgiRuntime.Build(http, scope, time, EventLoop.Threads);
+        var fastCgi = Portico.Server.FastCgi.FastCgiRuntime.Build(http, scope, time);
         logs.Load(config, scope);
         return new RuntimeConfig(config, table, servers[0], new OpenFileCache(time), logs) { Autoindex = new AutoindexResponder(time), FastCgi = fastCgi };
     }
