@@ -347,7 +347,7 @@ internal sealed class UpstreamGroup
     private static uint IpHash(RequestContext ctx)
     {
         // ngx_http_upstream_ip_hash_module: the first three octets of an IPv4 address, the whole IPv6 one.
-        var address = ctx.Http.Connection.RemoteIpAddress ?? IPAddress.Loopback;
+        var address = ctx.Addresses.RemoteAddress ?? IPAddress.Loopback;
         if (address.IsIPv4MappedToIPv6)
         {
             address = address.MapToIPv4();

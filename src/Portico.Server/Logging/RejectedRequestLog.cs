@@ -103,6 +103,7 @@ internal sealed class RejectedRequestLog : ILoggerProvider
             Host = server.ServerNameVariable,
             Compiled = server.Settings,
             Settings = server.Settings.Source,
+            Addresses = serial?.Addresses ?? ConnectionAddresses.From(local, remote),
         };
 
         // nginx: "client sent invalid request while reading client request line" at info.

@@ -11,6 +11,8 @@ namespace Portico.Server.Phases;
 /// </summary>
 internal sealed class RequestContext
 {
+    private Hosting.ConnectionAddresses? _addresses;
+
     public RequestContext(HttpContext http, ServerConfig server, long connectionSerial, int connectionRequests)
     {
         Http = http;
@@ -23,6 +25,13 @@ internal sealed class RequestContext
     }
 
     public HttpContext Http { get; }
+
+    /// <summary>The connection's ends and their text, formatted once per connection (from Kestrel's when not given).</summary>
+    public Hosting.ConnectionAddresses Addresses
+    {
+        get => _addresses ??= Hosting.ConnectionAddresses.From(Http.Connection);
+        init => _addresses = value;
+    }
 
     /// <summary>The virtual server that took the request.</summary>
     public ServerConfig Server { get; }

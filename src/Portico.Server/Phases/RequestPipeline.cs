@@ -27,12 +27,15 @@ internal sealed class RequestPipeline
         var serial = connection?.Serial ?? 0;
         var requests = connection?.NextRequest() ?? 1;
 
+        var addresses = connection?.Addresses ?? ConnectionAddresses.From(http.Connection);
+
         var hostValid = HostNormalizer.TryNormalize(http.Request.Headers.Host.ToString(), out var host);
-        var server = snapshot.Servers.FindServer(http.Connection.LocalIpAddress, http.Connection.LocalPort, host, out var serverMatch, out var serverGroupNames)
+        var server = snapshot.Servers.FindServer(addresses.LocalAddress, addresses.LocalPort, host, out var serverMatch, out var serverGroupNames)
             ?? snapshot.FallbackServer;
 
         var ctx = new RequestContext(http, server.Config, serial, requests)
         {
+            Addresses = addresses,
             Method = http.Request.Method,
             RequestUri = http.Features.FindRequired<IHttpRequestFeature>().RawTarget,
             Host = host.Length > 0 ? host : server.ServerNameVariable,

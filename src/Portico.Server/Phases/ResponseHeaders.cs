@@ -85,7 +85,7 @@ internal static class ResponseHeaders
     /// </summary>
     private static string AbsoluteLocation(RequestContext ctx, string path)
     {
-        var port = ctx.Http.Connection.LocalPort;
+        var port = ctx.Addresses.LocalPort;
         var host = ctx.Host.Length > 0 ? ctx.Host : ctx.Server.PrimaryName;
         return port == 80 || port == 0 ? $"http://{host}{path}" : $"http://{host}:{port.ToString(CultureInfo.InvariantCulture)}{path}";
     }

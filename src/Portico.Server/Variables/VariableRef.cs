@@ -156,11 +156,9 @@ internal readonly struct VariableRef
             case VariableKind.Connection: return ctx.ConnectionSerial.ToString(CultureInfo.InvariantCulture);
             case VariableKind.ConnectionRequests: return ctx.ConnectionRequests.ToString(CultureInfo.InvariantCulture);
             case VariableKind.Pid: return Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
-            case VariableKind.RemotePort:
-                return http.Connection.RemoteIpAddress is null ? "" : http.Connection.RemotePort.ToString(CultureInfo.InvariantCulture);
-            case VariableKind.ServerPort:
-                return http.Connection.LocalIpAddress is null ? "" : http.Connection.LocalPort.ToString(CultureInfo.InvariantCulture);
-            case VariableKind.RemoteAddr: return AddressText(http.Connection.RemoteIpAddress);
+            case VariableKind.RemotePort: return ctx.Addresses.RemotePortText;
+            case VariableKind.ServerPort: return ctx.Addresses.LocalPortText;
+            case VariableKind.RemoteAddr: return ctx.Addresses.RemoteText;
             case VariableKind.RemoteUser: return RemoteUser(http.Request.Headers.Authorization);
             case VariableKind.Request: return RequestLine(ctx);
             case VariableKind.RequestMethod: return http.Request.Method;
@@ -173,7 +171,7 @@ internal readonly struct VariableRef
             case VariableKind.Host: return ctx.Host;
             case VariableKind.Hostname: return s_hostname.Value;
             case VariableKind.ServerName: return ctx.Server.PrimaryName;
-            case VariableKind.ServerAddr: return AddressText(http.Connection.LocalIpAddress);
+            case VariableKind.ServerAddr: return ctx.Addresses.LocalText;
             case VariableKind.Scheme: return http.Request.Scheme;
             case VariableKind.Https: return http.Request.IsHttps ? "on" : "";
             case VariableKind.ServerProtocol: return Protocol(http.Request.Protocol);
@@ -242,39 +240,14 @@ internal readonly struct VariableRef
             case VariableKind.Connection: return Utf8Formatter.TryFormat(ctx.ConnectionSerial, dest, out written);
             case VariableKind.ConnectionRequests: return Utf8Formatter.TryFormat(ctx.ConnectionRequests, dest, out written);
             case VariableKind.Pid: return Utf8Formatter.TryFormat(Environment.ProcessId, dest, out written);
-            case VariableKind.RemotePort:
-                if (http.Connection.RemoteIpAddress is null)
-                {
-                    written = 0;
-                    return true;
-                }
-
-                return Utf8Formatter.TryFormat(http.Connection.RemotePort, dest, out written);
-            case VariableKind.ServerPort:
-                if (http.Connection.LocalIpAddress is null)
-                {
-                    written = 0;
-                    return true;
-                }
-
-                return Utf8Formatter.TryFormat(http.Connection.LocalPort, dest, out written);
-            case VariableKind.RemoteAddr: return TryFormatAddress(http.Connection.RemoteIpAddress, dest, out written);
-            case VariableKind.ServerAddr: return TryFormatAddress(http.Connection.LocalIpAddress, dest, out written);
+            case VariableKind.RemotePort: return TryCopy(ctx.Addresses.RemotePortUtf8, dest, out written);
+            case VariableKind.ServerPort: return TryCopy(ctx.Addresses.LocalPortUtf8, dest, out written);
+            case VariableKind.RemoteAddr: return TryCopy(ctx.Addresses.RemoteUtf8, dest, out written);
+            case VariableKind.ServerAddr: return TryCopy(ctx.Addresses.LocalUtf8, dest, out written);
             default:
                 written = 0;
                 return false;
         }
-    }
-
-    private static bool TryFormatAddress(IPAddress? address, Span<byte> dest, out int written)
-    {
-        if (address is null || address.IsIPv4MappedToIPv6 || (address.AddressFamily == AddressFamily.InterNetworkV6 && address.ScopeId != 0))
-        {
-            // Rare shapes: take the string path (normalises them like AddressText).
-            return Encoding.ASCII.TryGetBytes(AddressText(address), dest, out written);
-        }
-
-        return address.TryFormat(dest, out written);
     }
 
     private static bool TryCopy(byte[] source, Span<byte> dest, out int written)
@@ -321,28 +294,6 @@ internal readonly struct VariableRef
         dest[n + 3] = (byte)('0' + (frac % 10));
         written = n + 4;
         return true;
-    }
-
-    private static string AddressText(IPAddress? address)
-    {
-        // Kestrel on a dual-mode socket reports IPv4 clients as ::ffff:a.b.c.d; nginx listening on
-        // IPv4 prints a.b.c.d. A Unix-socket peer has no address: nginx prints "unix:".
-        if (address is null)
-        {
-            return "unix:";
-        }
-
-        if (address.IsIPv4MappedToIPv6)
-        {
-            address = address.MapToIPv4();
-        }
-
-        if (address.AddressFamily == AddressFamily.InterNetworkV6 && address.ScopeId != 0)
-        {
-            address = new IPAddress(address.GetAddressBytes());
-        }
-
-        return address.ToString();
     }
 
     internal static string Protocol(string protocol) => protocol switch
