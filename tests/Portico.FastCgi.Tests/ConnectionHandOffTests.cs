@@ -70,7 +70,7 @@ public sealed class ConnectionHandOffTests
     public async Task Timer_armed_for_an_earlier_waiter_neither_cuts_a_later_wait_short_nor_lets_it_run_over()
     {
         await using var backend = new GatedBackend();
-        var clock = new ManualTimeProvider();
+        var clock = new ManualTimeProvider { ManualTimers = true };
         await using var client = backend.Client(clock);
         await backend.MakePoolOverflowAsync(client);
 
@@ -133,6 +133,44 @@ public sealed class ConnectionHandOffTests
         Assert.Equal(4, backend.Server.AcceptedConnections);
 
         backend.Release(1, "/b.php");
+        backend.Release(1, "/c.php");
+        Assert.Equal("ok", await b);
+        Assert.Equal("ok", await c);
+    }
+
+    [Fact]
+    public async Task While_connections_come_back_late_waiters_are_checked_every_four_waits()
+    {
+        await using var backend = new GatedBackend();
+        var clock = new ManualTimeProvider { ManualTimers = true };
+        await using var client = backend.Client(clock);
+        await backend.MakePoolOverflowAsync(client);
+
+        // B waits; A comes back 4 ms later and serves it; C then waits behind B.
+        var a = backend.GetAsync(client);
+        await backend.WaitForRequestsAsync(1);
+        var b = backend.GetAsync(client);
+        await Task.Delay(50);
+        clock.Advance(TimeSpan.FromMilliseconds(4));
+        backend.Release(1);
+        Assert.Equal("ok", await a);
+        await backend.WaitForRequestsAsync(1);
+        var c = backend.GetAsync(client, "/c.php");
+        await Task.Delay(50);
+
+        // The timer fires 2 ms after the return: connections are coming back, so it looks again only 20 ms on.
+        clock.Advance(TimeSpan.FromMilliseconds(2));
+        await Task.Delay(50);
+        clock.Advance(TimeSpan.FromMilliseconds(5));
+        await Task.Delay(50);
+        Assert.Equal(2, backend.Server.AcceptedConnections);
+
+        // Then C, past its wait with nothing handed back, connects.
+        clock.Advance(TimeSpan.FromMilliseconds(16));
+        await backend.WaitForRequestsAsync(1);
+        Assert.Equal(3, backend.Server.AcceptedConnections);
+
+        backend.Release(1);
         backend.Release(1, "/c.php");
         Assert.Equal("ok", await b);
         Assert.Equal("ok", await c);

@@ -19,7 +19,9 @@ public sealed class FastCgiPoolOptions
 
     /// <summary>Longest a request waits for a connection another request is handing back, instead of opening one,
     /// while the pool overflows (it just closed a returned connection because the idle ones were at the cap) and
-    /// connections come back faster than this. Zero connects at once, always (nginx's way).</summary>
+    /// connections come back faster than this. Zero connects at once, always (nginx's way). While connections keep
+    /// coming back, late waiters are checked every four of these (a waiter queued as the returns stop may wait that
+    /// long).</summary>
     public TimeSpan HandOffWait { get; set; } = TimeSpan.FromMilliseconds(5);
 
     /// <summary>Connect timeout (nginx fastcgi_connect_timeout, default 60s).</summary>
