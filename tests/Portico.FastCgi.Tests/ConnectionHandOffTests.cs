@@ -67,44 +67,6 @@ public sealed class ConnectionHandOffTests
     }
 
     [Fact]
-    public async Task Timer_armed_for_an_earlier_waiter_neither_cuts_a_later_wait_short_nor_lets_it_run_over()
-    {
-        await using var backend = new GatedBackend();
-        var clock = new ManualTimeProvider { ManualTimers = true };
-        await using var client = backend.Client(clock);
-        await backend.MakePoolOverflowAsync(client);
-
-        // B waits (the timer is armed for B) and is served by A's return; the timer stays armed.
-        var a = backend.GetAsync(client);
-        await backend.WaitForRequestsAsync(1);
-        var b = backend.GetAsync(client);
-        await Task.Delay(50);
-        backend.Release(1);
-        Assert.Equal("ok", await a);
-        await backend.WaitForRequestsAsync(1);
-
-        // C comes 3 ms later and waits too, covered by the timer armed for B.
-        clock.Advance(TimeSpan.FromMilliseconds(3));
-        var c = backend.GetAsync(client, "/c.php");
-        await Task.Delay(50);
-
-        // The timer fires for B's wait: C has waited 3 of its 5 ms and keeps waiting.
-        clock.Advance(TimeSpan.FromMilliseconds(3));
-        await Task.Delay(50);
-        Assert.Equal(2, backend.Server.AcceptedConnections);
-
-        // Past C's own wait it connects, without a connection coming back.
-        clock.Advance(TimeSpan.FromMilliseconds(3));
-        await backend.WaitForRequestsAsync(1);
-        Assert.Equal(3, backend.Server.AcceptedConnections);
-
-        backend.Release(1);
-        backend.Release(1, "/c.php");
-        Assert.Equal("ok", await b);
-        Assert.Equal("ok", await c);
-    }
-
-    [Fact]
     public async Task Connection_stuck_in_the_accept_queue_makes_the_next_return_close_instead_of_hand_off()
     {
         await using var backend = new GatedBackend();
@@ -138,35 +100,36 @@ public sealed class ConnectionHandOffTests
         Assert.Equal("ok", await c);
     }
 
-    [Fact]
-    public async Task While_connections_come_back_late_waiters_are_checked_every_four_waits()
+    /// <summary>
+    /// The hand-off timer is lazy: armed once for the waiters queued, not per waiter. B waits and is served by A's
+    /// return; C comes after and waits behind B, under the timer armed for B. It must neither cut C's wait short nor
+    /// leave C waiting past the time it checks again.
+    /// </summary>
+    [Theory]
+    // A's return serves B at once, C comes 3 ms later: the timer fires for B's wait with C 3 ms into its 5, then again
+    // for C's own end, and C connects.
+    [InlineData(0, 3, new[] { 3 }, 3)]
+    // A's return serves B 4 ms in, C comes right after: the timer fires 2 ms later, sees connections coming back (they
+    // serve the waiters in turn) and looks again only 20 ms on, when C, late, connects.
+    [InlineData(4, 0, new[] { 2, 5 }, 16)]
+    public async Task A_later_waiter_keeps_waiting_until_the_timer_finds_it_late(int returnAfterMs, int thirdAfterMs, int[] stillWaitingAfterMs, int connectsAfterMs)
     {
         await using var backend = new GatedBackend();
         var clock = new ManualTimeProvider { ManualTimers = true };
         await using var client = backend.Client(clock);
         await backend.MakePoolOverflowAsync(client);
+        var (b, c) = await backend.ServeWaiterThenQueueAnotherAsync(
+            client, clock, TimeSpan.FromMilliseconds(returnAfterMs), TimeSpan.FromMilliseconds(thirdAfterMs));
 
-        // B waits; A comes back 4 ms later and serves it; C then waits behind B.
-        var a = backend.GetAsync(client);
-        await backend.WaitForRequestsAsync(1);
-        var b = backend.GetAsync(client);
-        await Task.Delay(50);
-        clock.Advance(TimeSpan.FromMilliseconds(4));
-        backend.Release(1);
-        Assert.Equal("ok", await a);
-        await backend.WaitForRequestsAsync(1);
-        var c = backend.GetAsync(client, "/c.php");
-        await Task.Delay(50);
+        foreach (var ms in stillWaitingAfterMs)
+        {
+            clock.Advance(TimeSpan.FromMilliseconds(ms));
+            await Task.Delay(50);
+            Assert.Equal(2, backend.Server.AcceptedConnections);
+        }
 
-        // The timer fires 2 ms after the return: connections are coming back, so it looks again only 20 ms on.
-        clock.Advance(TimeSpan.FromMilliseconds(2));
-        await Task.Delay(50);
-        clock.Advance(TimeSpan.FromMilliseconds(5));
-        await Task.Delay(50);
-        Assert.Equal(2, backend.Server.AcceptedConnections);
-
-        // Then C, past its wait with nothing handed back, connects.
-        clock.Advance(TimeSpan.FromMilliseconds(16));
+        // No connection came back: C connects.
+        clock.Advance(TimeSpan.FromMilliseconds(connectsAfterMs));
         await backend.WaitForRequestsAsync(1);
         Assert.Equal(3, backend.Server.AcceptedConnections);
 
@@ -234,6 +197,27 @@ public sealed class ConnectionHandOffTests
             {
                 Assert.True(await _arrived.WaitAsync(TimeSpan.FromSeconds(10)), "the backend did not get the request");
             }
+        }
+
+        /// <summary>
+        /// A holds the idle connection and B waits for it; A comes back <paramref name="returnAfter"/> later and serves
+        /// B; C comes <paramref name="thirdAfter"/> after that and waits (for script /c.php). Returns B and C, unanswered.
+        /// </summary>
+        public async Task<(Task<string> B, Task<string> C)> ServeWaiterThenQueueAnotherAsync(
+            FastCgiClient client, ManualTimeProvider clock, TimeSpan returnAfter, TimeSpan thirdAfter)
+        {
+            var a = GetAsync(client);
+            await WaitForRequestsAsync(1);
+            var b = GetAsync(client);
+            await Task.Delay(50);
+            clock.Advance(returnAfter);
+            Release(1);
+            Assert.Equal("ok", await a);
+            await WaitForRequestsAsync(1);
+            clock.Advance(thirdAfter);
+            var c = GetAsync(client, "/c.php");
+            await Task.Delay(50);
+            return (b, c);
         }
 
         /// <summary>Two requests at once on a pool that keeps one idle connection: the second one back is closed.</summary>
