@@ -46,6 +46,14 @@ public sealed class PorticoServer : IAsyncDisposable
 
     public Task<RawResponse> SendAsync(string request, bool isHead = false) => RawHttp.SendAsync(Port, request, isHead);
 
+    /// <summary>Reloads with new config text (same {port} and {root}), as SIGHUP does.</summary>
+    public Task ReloadAsync(string config)
+    {
+        var path = Path.Combine(Dir.Path, "portico.conf");
+        File.WriteAllText(path, Expand(config, Dir.Path, Port));
+        return _host.ReloadAsync(ConfigLoader.Load(path, Dir.Path + "/").Config);
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _host.DisposeAsync();

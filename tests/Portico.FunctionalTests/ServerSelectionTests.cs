@@ -39,6 +39,34 @@ public sealed class ServerSelectionTests
         }
         """;
 
+    [Fact]
+    public async Task Each_request_on_a_kept_alive_connection_is_matched_by_its_own_host_and_the_running_config()
+    {
+        // The connection remembers its listen socket's server table and its last Host's normal form; neither may
+        // outlive a Host change or a reload.
+        await using var server = await PorticoServer.StartAsync(Config);
+        using var client = new System.Net.Sockets.TcpClient();
+        using var cts = new CancellationTokenSource(RawHttp.Timeout);
+        await client.ConnectAsync("127.0.0.1", server.Port, cts.Token);
+        var stream = client.GetStream();
+        async Task<string> Get(string host)
+        {
+            await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes($"GET / HTTP/1.1\r\nHost: {host}\r\n\r\n"), cts.Token);
+            return (await RawHttp.ReadResponseAsync(stream, isHead: false, cts.Token)).BodyText;
+        }
+
+        Assert.Equal("first", await Get("first.test"));
+        Assert.Equal("first", await Get("first.test"));
+        Assert.Equal("deep", await Get("deep.sub.example.com"));
+        Assert.Equal("first", await Get("FIRST.test:80"));
+        Assert.Equal("default", await Get("unknown.test"));
+        Assert.Equal("first", await Get("first.test"));
+
+        await server.ReloadAsync(Config.Replace("server_name first.test;", "server_name renamed.test;", StringComparison.Ordinal));
+        Assert.Equal("default", await Get("first.test"));
+        Assert.Equal("first", await Get("renamed.test"));
+    }
+
     [Theory]
     [InlineData("first.test", "first")]
     [InlineData("FIRST.Test", "first")]

@@ -199,7 +199,7 @@ public sealed class PorticoHost : IAsyncDisposable
         listen.Protocols = HttpProtocols.Http1;
         listen.Use(next => connection =>
         {
-            connection.Features.Set(ConnectionSerialFeature.Create(connection.LocalEndPoint, connection.RemoteEndPoint));
+            connection.Features.Set(ClientConnection.Create(connection.LocalEndPoint, connection.RemoteEndPoint));
             return rejected.TrackAsync(connection, next);
         });
     }

@@ -76,7 +76,7 @@ internal sealed class RejectedRequestLog : ILoggerProvider
         var local = connection.LocalEndPoint as IPEndPoint;
         var remote = connection.RemoteEndPoint as IPEndPoint;
         var server = snapshot.Servers.FindServer(local?.Address, local?.Port ?? 0, "", out _, out _) ?? snapshot.FallbackServer;
-        var serial = connection.Features.Get<ConnectionSerialFeature>();
+        var serial = connection.Features.Get<ClientConnection>();
 
         // What the client got from Kestrel: the status, "Content-Length: 0", "Connection: close", Date.
         var http = new DefaultHttpContext();

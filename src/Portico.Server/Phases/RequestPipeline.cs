@@ -23,15 +23,18 @@ internal sealed class RequestPipeline
     public async Task HandleAsync(HttpContext http)
     {
         var snapshot = _snapshots.Current;
-        var connection = http.Features.Find<ConnectionSerialFeature>();
+        var connection = http.Features.Find<ClientConnection>();
         var serial = connection?.Serial ?? 0;
         var requests = connection?.NextRequest() ?? 1;
 
         var addresses = connection?.Addresses ?? ConnectionAddresses.From(http.Connection);
-
-        var hostValid = HostNormalizer.TryNormalize(http.Request.Headers.Host.ToString(), out var host);
-        var server = snapshot.Servers.FindServer(addresses.LocalAddress, addresses.LocalPort, host, out var serverMatch, out var serverGroupNames)
-            ?? snapshot.FallbackServer;
+        var rawHost = http.Request.Headers.Host.ToString();
+        string host;
+        var hostValid = connection is null ? HostNormalizer.TryNormalize(rawHost, out host) : connection.TryNormalizeHost(rawHost, out host);
+        var names = connection is null ? snapshot.Servers.FindEndpoint(addresses.LocalAddress, addresses.LocalPort) : connection.ServerNames(snapshot.Servers);
+        Match? serverMatch = null;
+        string?[]? serverGroupNames = null;
+        var server = names?.Find(host, out serverMatch, out serverGroupNames) ?? snapshot.FallbackServer;
 
         var ctx = new RequestContext(http, server.Config, serial, requests)
         {

@@ -1,0 +1,65 @@
+using System.Net;
+using Portico.Server.Phases;
+using Portico.Server.Routing;
+
+namespace Portico.Server.Hosting;
+
+/// <summary>
+/// What Portico keeps per accepted connection, as a connection feature: nginx's connection serial number
+/// (<c>$connection</c>) and request counter (<c>$connection_requests</c>), the connection's addresses, and a memo
+/// of what its requests would otherwise work out again each time: the server table of the socket it came in on
+/// (per config snapshot) and the normal form of its Host header (per header string: Kestrel hands out the same
+/// string while a header's bytes repeat). Only HTTP/1.1 is served, so a connection's requests run one at a time
+/// and the memo needs no lock; Interlocked keeps the request counter honest should a multiplexed protocol come.
+/// </summary>
+internal sealed class ClientConnection
+{
+    private static long s_next;
+    private int _requests;
+    private VirtualServerTable? _tableFor;
+    private ServerNameTable? _table;
+    private string? _hostHeader;
+    private string _host = "";
+    private bool _hostValid;
+
+    private ClientConnection(long serial, ConnectionAddresses addresses)
+    {
+        Serial = serial;
+        Addresses = addresses;
+    }
+
+    public long Serial { get; }
+
+    /// <summary>The connection's ends, with their text formatted once for all its requests.</summary>
+    public ConnectionAddresses Addresses { get; }
+
+    public static ClientConnection Create(EndPoint? local, EndPoint? remote) =>
+        new(Interlocked.Increment(ref s_next), ConnectionAddresses.From(local, remote));
+
+    public int NextRequest() => Interlocked.Increment(ref _requests);
+
+    /// <summary>The names served on this connection's listen socket under <paramref name="servers"/> (a snapshot's).</summary>
+    public ServerNameTable? ServerNames(VirtualServerTable servers)
+    {
+        if (!ReferenceEquals(_tableFor, servers))
+        {
+            _table = servers.FindEndpoint(Addresses.LocalAddress, Addresses.LocalPort);
+            _tableFor = servers;
+        }
+
+        return _table;
+    }
+
+    /// <summary><see cref="HostNormalizer.TryNormalize"/>, worked out again only when the header string changes.</summary>
+    public bool TryNormalizeHost(string raw, out string host)
+    {
+        if (!ReferenceEquals(raw, _hostHeader))
+        {
+            _hostValid = HostNormalizer.TryNormalize(raw, out _host);
+            _hostHeader = raw;
+        }
+
+        host = _host;
+        return _hostValid;
+    }
+}
