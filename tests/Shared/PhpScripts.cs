@@ -79,6 +79,8 @@ public static class PhpScripts
         Write(root, "slow.php", """<?php usleep(300000); echo 'slow ', getmypid();""");
         Write(root, "pid.php", """<?php echo getmypid();""");
         Write(root, "accel.php", """<?php header('X-Accel-Redirect: /protected/secret.txt'); header('Set-Cookie: seen=1'); echo 'php body';""");
+        Write(root, "accelbody.php", """<?php header('X-Accel-Redirect: /echobody.php'); echo 'php body';""");
+        Write(root, "echobody.php", """<?php echo $_SERVER['REQUEST_METHOD'], ' ', $_SERVER['CONTENT_LENGTH'] ?? '-', ' ', file_get_contents('php://input');""");
         Write(root, "accelnamed.php", """<?php header('X-Accel-Redirect: @fallback'); echo 'php body';""");
         Write(root, "pathinfo.php", """<?php echo 'script=', $_SERVER['SCRIPT_NAME'], ' info=', $_SERVER['PATH_INFO'] ?? '', ' file=', basename($_SERVER['SCRIPT_FILENAME']);""");
         Write(root, "utf8header.php", """<?php header("X-Name: caf\u{e9}"); header('X-Plain: ok'); echo 'body ok';""");

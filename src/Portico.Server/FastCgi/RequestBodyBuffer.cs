@@ -53,10 +53,11 @@ internal sealed class RequestBodyBuffer : IAsyncDisposable
     public static async ValueTask<(RequestBodyBuffer? Body, long TooLarge)> ReadAsync(RequestContext ctx, bool requestBuffering)
     {
         var http = ctx.Http;
-        if (http.Features.Find<Holder>() is { } held)
+        if (ctx.RequestBody is { } held)
         {
-            held.Body.Rewind();
-            return (held.Body, 0);
+            // Read before an internal redirect (X-Accel-Redirect, error_page) to another FastCGI location.
+            held.Rewind();
+            return (held, 0);
         }
 
         var request = http.Request;
@@ -71,7 +72,7 @@ internal sealed class RequestBodyBuffer : IAsyncDisposable
         {
             // fastcgi_request_buffering off: stream the body while the backend reads it (not replayable).
             var streamed = new RequestBodyBuffer(request.Body, declared!.Value, replayable: false, null);
-            Keep(http, streamed);
+            Keep(ctx, streamed);
             return (streamed, 0);
         }
 
@@ -129,17 +130,15 @@ internal sealed class RequestBodyBuffer : IAsyncDisposable
         }
 
         var body = new RequestBodyBuffer(total == 0 ? null : target, total, replayable: true, path);
-        Keep(http, body);
+        Keep(ctx, body);
         return (body, 0);
     }
 
-    private static void Keep(HttpContext http, RequestBodyBuffer body)
+    private static void Keep(RequestContext ctx, RequestBodyBuffer body)
     {
-        http.Features.Set(new Holder(body));
-        http.Response.RegisterForDisposeAsync(body);
+        ctx.RequestBody = body;
+        ctx.Http.Response.RegisterForDisposeAsync(body);
     }
 
     public ValueTask DisposeAsync() => Stream is FileStream or MemoryStream ? Stream.DisposeAsync() : ValueTask.CompletedTask;
-
-    private sealed record Holder(RequestBodyBuffer Body);
 }

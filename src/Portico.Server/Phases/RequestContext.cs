@@ -60,6 +60,9 @@ internal sealed class RequestContext
     /// <summary>Named captures (<c>(?&lt;name&gt;...)</c>) of regex locations and server names.</summary>
     public Dictionary<string, string>? NamedCaptures { get; set; }
 
+    /// <summary>The request body once a FastCGI location read it; kept across internal redirects.</summary>
+    public FastCgi.RequestBodyBuffer? RequestBody { get; set; }
+
     /// <summary>The file path the content phase mapped the URI to (<c>$request_filename</c>).</summary>
     public string? RequestFilename { get; set; }
 

@@ -161,7 +161,9 @@ internal readonly struct VariableRef
             case VariableKind.RemoteAddr: return ctx.Addresses.RemoteText;
             case VariableKind.RemoteUser: return RemoteUser(http.Request.Headers.Authorization);
             case VariableKind.Request: return RequestLine(ctx);
-            case VariableKind.RequestMethod: return http.Request.Method;
+            // nginx: an internal redirect by X-Accel-Redirect or error_page makes the method GET (except HEAD), and
+            // $request_method follows (r->main->method_name).
+            case VariableKind.RequestMethod: return ctx.Method;
             case VariableKind.RequestUri: return ctx.RequestUri;
             case VariableKind.Uri: return ctx.Uri;
 

@@ -394,6 +394,16 @@ public sealed class PhpFastCgiTests(PhpFastCgiSite site) : IClassFixture<PhpFast
     }
 
     [PhpFpmFact]
+    public async Task X_accel_redirect_to_another_php_script_passes_the_body_read_once()
+    {
+        // The body was read for the first script; the redirected request (a GET now, as nginx makes it) sends it again.
+        using var content = new StringContent("name=value", System.Text.Encoding.ASCII, "application/x-www-form-urlencoded");
+        using var response = await s_http.PostAsync(Url("/accelbody.php"), content);
+
+        Assert.Equal("GET 10 name=value", await response.Content.ReadAsStringAsync());
+    }
+
+    [PhpFpmFact]
     public async Task Intercept_errors_uses_error_page_only_for_codes_that_have_one()
     {
         var intercepted = await GetAsync("/intercept/notfound.php");

@@ -170,6 +170,18 @@ public sealed class SideBySidePhpTests(SideBySidePhpSite site) : IClassFixture<S
         Assert.Equal(nginx.Keys.Except(port).Order(), portico.Keys.Except(port).Order());
     }
 
+    [PhpFpmTheory(NginxProcess.Binary)]
+    [InlineData("/accelbody.php")]
+    public async Task X_accel_redirect_to_php_sends_the_body_again_with_the_method_made_get(string target)
+    {
+        var request = $"POST {target} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 10\r\nConnection: close\r\n\r\nname=value";
+        var nginx = await RawHttp.SendAsync(site.NginxPort, request);
+        var portico = await RawHttp.SendAsync(site.Port, request);
+
+        Assert.Equal((200, "GET 10 name=value"), (nginx.Status, nginx.BodyText));
+        Assert.Equal((nginx.Status, nginx.BodyText), (portico.Status, portico.BodyText));
+    }
+
     private static Dictionary<string, string> Vars(RawResponse response)
     {
         Assert.Equal(200, response.Status);

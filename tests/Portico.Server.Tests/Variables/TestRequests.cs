@@ -48,6 +48,7 @@ internal static class TestRequests
             Uri = q < 0 ? target : target[..q],
             Args = q < 0 ? "" : target[(q + 1)..],
             Host = "127.0.0.1",
+            Method = http.Request.Method,
         };
         return ctx;
     }
