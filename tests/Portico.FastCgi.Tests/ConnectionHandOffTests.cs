@@ -5,8 +5,8 @@ using Portico.FastCgi.Tests.Infrastructure;
 namespace Portico.FastCgi.Tests;
 
 /// <summary>
-/// While the pool overflows (it closes returned connections because the idle ones are at the cap) a request with no
-/// idle connection waits a moment for the next one handed back instead of opening one that would be closed again.
+/// While as many connections are open as the pool may keep idle, and they come back often, a request with no idle
+/// connection waits a moment for the next one handed back instead of opening one that would be closed again.
 /// The clock is manual: the wait ends only when a connection comes back or the test moves time on.
 /// </summary>
 public sealed class ConnectionHandOffTests
@@ -67,7 +67,7 @@ public sealed class ConnectionHandOffTests
     }
 
     [Fact]
-    public async Task Connection_stuck_in_the_accept_queue_makes_the_next_return_close_instead_of_hand_off()
+    public async Task Connection_stuck_in_the_accept_queue_makes_the_next_return_close_while_the_waiters_wait_on()
     {
         await using var backend = new GatedBackend();
         var clock = new ManualTimeProvider();
@@ -82,22 +82,110 @@ public sealed class ConnectionHandOffTests
         clock.Advance(HandOffWait + TimeSpan.FromMilliseconds(1));
         await backend.WaitForRequestsAsync(1);
         Assert.Equal(3, backend.Server.AcceptedConnections);
+        backend.Release(1, "/a.php");
+        Assert.Equal("ok", await a);
 
-        // B's new connection has waited past four hand-off waits: C, waiting too, must not take A's connection,
-        // which is closed to free a worker; C connects on its own.
+        // B's new connection waits past four hand-off waits. Quick requests on the idle connection show connections
+        // coming back often again; then G holds it and C waits for it.
         clock.Advance(5 * HandOffWait);
+        backend.Release(6, "/q.php");
+        for (var i = 0; i < 6; i++)
+        {
+            Assert.Equal("ok", await backend.GetAsync(client, "/q.php"));
+        }
+
+        var g = backend.GetAsync(client, "/g.php");
+        await backend.WaitForRequestsAsync(7);
         var c = backend.GetAsync(client, "/c.php");
         await Task.Delay(50);
         Assert.Equal(3, backend.Server.AcceptedConnections);
+
+        // G's connection is not handed to C but closed, to free a worker for B's; C waits on, and opens nothing.
+        backend.Release(1, "/g.php");
+        Assert.Equal("ok", await g);
+        await WaitUntilAsync(() => client.Pool.OpenCount == 1);
+        await Task.Delay(50);
+        Assert.False(c.IsCompleted);
+        Assert.Equal(3, backend.Server.AcceptedConnections);
+
+        // B's answer comes; its connection goes on to C.
+        backend.Release(1, "/b.php");
+        Assert.Equal("ok", await b);
+        await backend.WaitForRequestsAsync(1);
+        backend.Release(1, "/c.php");
+        Assert.Equal("ok", await c);
+        Assert.Equal(3, backend.Server.AcceptedConnections);
+    }
+
+    [Fact]
+    public async Task With_the_keepalive_count_open_a_request_waits_though_no_return_was_closed()
+    {
+        await using var backend = new GatedBackend();
+        var clock = new ManualTimeProvider();
+        await using var client = backend.Client(clock, maxIdle: 2);
+
+        // Two connections, both kept idle: nothing was ever closed.
+        var first = backend.GetAsync(client);
+        var second = backend.GetAsync(client);
+        await backend.WaitForRequestsAsync(2);
+        backend.Release(2);
+        Assert.Equal("ok", await first);
+        Assert.Equal("ok", await second);
+        Assert.Equal(2, client.Pool.IdleCount);
+
+        // A and B take them; C would open a third connection the pool could not keep, so it waits for one.
+        var a = backend.GetAsync(client, "/a.php");
+        var b = backend.GetAsync(client, "/b.php");
+        await backend.WaitForRequestsAsync(2);
+        var c = backend.GetAsync(client, "/c.php");
+        await Task.Delay(100);
+        Assert.False(c.IsCompleted);
+        Assert.Equal(2, backend.Server.AcceptedConnections);
+
         backend.Release(1, "/a.php");
         Assert.Equal("ok", await a);
         await backend.WaitForRequestsAsync(1);
-        Assert.Equal(4, backend.Server.AcceptedConnections);
-
         backend.Release(1, "/b.php");
         backend.Release(1, "/c.php");
         Assert.Equal("ok", await b);
         Assert.Equal("ok", await c);
+        Assert.Equal(2, backend.Server.AcceptedConnections);
+        Assert.Equal(2, client.Pool.OpenCount);
+    }
+
+    [Fact]
+    public async Task A_connection_lost_mid_response_sends_the_first_waiter_to_connect_at_once()
+    {
+        await using var backend = new GatedBackend();
+        var clock = new ManualTimeProvider();
+        await using var client = backend.Client(clock);
+        await backend.MakePoolOverflowAsync(client);
+
+        // A holds the idle connection and B waits for it; the backend dies in the middle of A's answer.
+        var a = backend.GetAsync(client, GatedBackend.DyingScript);
+        await backend.WaitForRequestsAsync(1);
+        var b = backend.GetAsync(client);
+        await Task.Delay(50);
+        Assert.Equal(2, backend.Server.AcceptedConnections);
+        backend.Release(1, GatedBackend.DyingScript);
+        await Assert.ThrowsAnyAsync<Exception>(() => a);
+
+        // B connects in its place without waiting for the clock.
+        await backend.WaitForRequestsAsync(1);
+        Assert.Equal(3, backend.Server.AcceptedConnections);
+        backend.Release(1);
+        Assert.Equal("ok", await b);
+        Assert.Equal(1, client.Pool.OpenCount);
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        for (var i = 0; i < 200 && !condition(); i++)
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.True(condition());
     }
 
     /// <summary>
@@ -158,6 +246,8 @@ public sealed class ConnectionHandOffTests
     /// <summary>A backend that answers each request only when the test releases its script.</summary>
     private sealed class GatedBackend : IAsyncDisposable
     {
+        /// <summary>Answers with a head and part of a body, then resets the connection.</summary>
+        public const string DyingScript = "/die.php";
         private const string DefaultScript = "/x.php";
         private readonly ConcurrentDictionary<string, SemaphoreSlim> _gates = new();
         private readonly SemaphoreSlim _arrived = new(0);
@@ -169,7 +259,15 @@ public sealed class ConnectionHandOffTests
                 while (await c.ReadRequestAsync() is { } request)
                 {
                     _arrived.Release();
-                    await Gate(request.Params["SCRIPT_FILENAME"]).WaitAsync(c.Stopping);
+                    var script = request.Params["SCRIPT_FILENAME"];
+                    await Gate(script).WaitAsync(c.Stopping);
+                    if (script == DyingScript)
+                    {
+                        await c.SendAsync(Records.Stdout("A: b\n\npart"));
+                        c.Reset();
+                        return;
+                    }
+
                     await c.SendAsync(Records.Response("A: b\n\nok"));
                 }
             });
@@ -177,10 +275,10 @@ public sealed class ConnectionHandOffTests
 
         public FakeFastCgiServer Server { get; }
 
-        public FastCgiClient Client(TimeProvider clock) => new(
+        public FastCgiClient Client(TimeProvider clock, int maxIdle = 1) => new(
             Server.EndPoint,
             new FastCgiClientOptions { KeepConnection = true },
-            new FastCgiPoolOptions { MaxIdleConnections = 1, HandOffWait = HandOffWait, TimeProvider = clock });
+            new FastCgiPoolOptions { MaxIdleConnections = maxIdle, HandOffWait = HandOffWait, TimeProvider = clock });
 
         public async Task<string> GetAsync(FastCgiClient client, string script = DefaultScript)
         {

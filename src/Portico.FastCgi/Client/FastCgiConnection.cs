@@ -13,6 +13,7 @@ internal sealed class FastCgiConnection : IAsyncDisposable
     // observes this one token, and a connection whose token was cancelled is never reused.
     private readonly CancellationTokenSource _io = new();
     private int _disposed;
+    private int _closeReported;
 
     private FastCgiConnection(Socket socket, long createdTimestamp, TimeProvider timeProvider)
     {
@@ -56,6 +57,9 @@ internal sealed class FastCgiConnection : IAsyncDisposable
     public bool IsReusable { get; set; }
 
     public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
+
+    /// <summary>The pool that opened this connection; told once when the socket closes, to keep its count.</summary>
+    internal FastCgiConnectionPool? Owner { get; set; }
 
     public static async Task<FastCgiConnection> ConnectAsync(FastCgiEndPoint endPoint, TimeSpan timeout, TimeProvider timeProvider, CancellationToken cancellationToken)
     {
@@ -156,6 +160,7 @@ internal sealed class FastCgiConnection : IAsyncDisposable
     {
         IsReusable = false;
         _socket.Dispose();
+        ReportClosed();
     }
 
     public ValueTask DisposeAsync()
@@ -172,8 +177,17 @@ internal sealed class FastCgiConnection : IAsyncDisposable
         // The socket first (a pending read or write fails at once), then the pipes hand their buffers back to
         // the pool; they never flush, so completing them cannot fail on a dead peer.
         _socket.Dispose();
+        ReportClosed();
         Reader.Complete();
         Writer.Complete();
         return ValueTask.CompletedTask;
+    }
+
+    private void ReportClosed()
+    {
+        if (Interlocked.Exchange(ref _closeReported, 1) == 0)
+        {
+            Owner?.ConnectionClosed();
+        }
     }
 }

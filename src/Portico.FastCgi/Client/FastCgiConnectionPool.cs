@@ -13,6 +13,7 @@ public sealed class FastCgiConnectionPool : IAsyncDisposable
     private readonly ITimer? _sweeper;
     private bool _disposed;
     private long _connectionsOpened;
+    private int _open;
 
     // New connections still waiting for their first response head (see ReturnAsync).
     private readonly HashSet<FastCgiConnection> _awaiting = new(ReferenceEqualityComparer.Instance);
@@ -26,9 +27,8 @@ public sealed class FastCgiConnectionPool : IAsyncDisposable
     private const int ActiveCheckWaits = 4;
     private long _handOffTimerDue = long.MaxValue; // timestamp the hand-off timer is due at, MaxValue when idle
 
-    // When a returned connection last found the idle stack full and was closed, and how often connections
-    // come back (a moving average of the gap between two returns, in timestamp ticks).
-    private long _lastOverflow;
+    // When a connection last came back, and how often they come back (a moving average of the gap between two
+    // returns, in timestamp ticks).
     private long _lastReturn;
     private double _returnGap = double.MaxValue;
 
@@ -64,6 +64,9 @@ public sealed class FastCgiConnectionPool : IAsyncDisposable
 
     /// <summary>Connections opened since the pool was created (a reuse indicator for tests and metrics).</summary>
     public long ConnectionsOpened => Interlocked.Read(ref _connectionsOpened);
+
+    /// <summary>Connections open now, in use or idle.</summary>
+    public int OpenCount => Volatile.Read(ref _open);
 
     /// <summary>
     /// Takes an idle connection, or opens one. <paramref name="probeSocket"/> asks the kernel whether an idle
@@ -116,13 +119,13 @@ public sealed class FastCgiConnectionPool : IAsyncDisposable
     }
 
     /// <summary>
-    /// With no idle connection, a new one is opened, as nginx does. But when the pool has just closed a connection
-    /// because <see cref="FastCgiPoolOptions.MaxIdleConnections"/> idle ones were cached, and connections come back
-    /// every few microseconds, a new connection would be the next one closed: requests and returns arrive in bursts
-    /// (an event loop takes a batch of responses, then the batch of requests they set off), so the pool would churn
-    /// a connect and a close, and a php-fpm accept, per burst. Then the request waits, at most
-    /// <see cref="FastCgiPoolOptions.HandOffWait"/>, for the next connection handed back instead. Returns null when
-    /// the request should connect at once.
+    /// With no idle connection, a new one is opened, as nginx does. But when <see cref="FastCgiPoolOptions.MaxIdleConnections"/>
+    /// connections are open already and they come back every few microseconds, a new one could not be kept: it
+    /// would be closed at its return, once the idle ones are at the cap, and opened again on the next burst of
+    /// requests (an event loop takes a batch of responses, then the batch of requests they set off). That churn
+    /// costs a connect, a close and a php-fpm accept each time, and spreads the load over more php-fpm workers, each
+    /// with a cold cache. Then the request waits, at most <see cref="FastCgiPoolOptions.HandOffWait"/>, for the next
+    /// connection handed back instead. Returns null when the request should connect at once.
     /// </summary>
     private HandOff? TryWaitForHandOff(CancellationToken cancellationToken)
     {
@@ -137,9 +140,8 @@ public sealed class FastCgiConnectionPool : IAsyncDisposable
         var window = (long)(wait.TotalSeconds * time.TimestampFrequency);
         lock (_lock)
         {
-            // Only while the pool overflows (closed a returned connection within the last few waits) and a connection
-            // is expected back well within the wait.
-            if (_disposed || _lastOverflow == 0 || now - _lastOverflow > 10 * window || _returnGap > window / 2)
+            // Only while the connections open could all be kept, and one is expected back well within the wait.
+            if (_disposed || Volatile.Read(ref _open) < _options.MaxIdleConnections || now - _lastReturn > window || _returnGap > window / 2)
             {
                 return null;
             }
@@ -210,8 +212,22 @@ public sealed class FastCgiConnectionPool : IAsyncDisposable
     internal async ValueTask<(FastCgiConnection Connection, bool Reused)> RentNewAsync(TimeSpan? connectTimeout, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var connection = await FastCgiConnection.ConnectAsync(EndPoint, connectTimeout ?? _options.ConnectTimeout, _options.TimeProvider, cancellationToken).ConfigureAwait(false);
+
+        // Counted from the start: requests that come while it connects must see it, or each would connect too.
+        Interlocked.Increment(ref _open);
+        FastCgiConnection connection;
+        try
+        {
+            connection = await FastCgiConnection.ConnectAsync(EndPoint, connectTimeout ?? _options.ConnectTimeout, _options.TimeProvider, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            Interlocked.Decrement(ref _open);
+            throw;
+        }
+
         Interlocked.Increment(ref _connectionsOpened);
+        connection.Owner = this;
         connection.AwaitingFirstResponse = true;
         lock (_lock)
         {
@@ -302,36 +318,24 @@ public sealed class FastCgiConnectionPool : IAsyncDisposable
                 NoteReturn(now);
                 if (!_disposed)
                 {
-                    // The first waiting request takes this connection; cancelled ones go on (to fail) at once.
-                    while (waiter is null && _waiters.TryDequeue(out var next))
+                    // Cancelled waiters go on (to fail) at once.
+                    while (_waiters.TryPeek(out var first) && first.IsCancelled)
                     {
-                        if (next.IsCancelled)
-                        {
-                            (toConnect ??= []).Add(next);
-                        }
-                        else
-                        {
-                            waiter = next;
-                        }
+                        (toConnect ??= []).Add(_waiters.Dequeue());
                     }
 
                     // Unless a new connection is stuck in the backend's accept queue: closing this one frees the worker
-                    // it waits for, and the waiter connects too.
-                    if (waiter is not null && _awaiting.Count > 0 && SomeoneStarves(4 * _options.HandOffWait))
+                    // it waits for. The waiters wait on for the next return (connecting would queue one more).
+                    var starving = _waiters.Count > 0 && _awaiting.Count > 0 && SomeoneStarves(4 * _options.HandOffWait);
+                    if (!starving && _waiters.TryDequeue(out var next))
                     {
-                        (toConnect ??= []).Add(waiter);
-                        waiter = null;
+                        waiter = next;
                     }
-                    else if (waiter is null && _idle.Count < _options.MaxIdleConnections)
+                    else if (!starving && _idle.Count < _options.MaxIdleConnections)
                     {
                         _idle.Push(connection);
                         kept = true;
                     }
-                }
-
-                if (waiter is null && !kept)
-                {
-                    _lastOverflow = now;
                 }
             }
 
@@ -348,10 +352,31 @@ public sealed class FastCgiConnectionPool : IAsyncDisposable
             {
                 return;
             }
+
+            await connection.DisposeAsync().ConfigureAwait(false);
+            return;
         }
 
+        // A connection lost, not a surplus one closed: the first waiter connects in its place.
         await connection.DisposeAsync().ConfigureAwait(false);
+        ReplaceLost();
     }
+
+    /// <summary>A connection in use was closed (its response ended without KEEP_CONN, or the exchange failed): the first
+    /// waiting request stops waiting for it and connects, so the connections open stay as many.</summary>
+    internal void ReplaceLost()
+    {
+        HandOff? first;
+        lock (_lock)
+        {
+            _waiters.TryDequeue(out first);
+        }
+
+        first?.Complete(null);
+    }
+
+    /// <summary>Reported once by each connection this pool opened, when its socket closes.</summary>
+    internal void ConnectionClosed() => Interlocked.Decrement(ref _open);
 
     private void NoteReturn(long now)
     {

@@ -401,6 +401,7 @@ internal sealed class FastCgiExchange : IReadWaitGuard
         {
             DisposeTimers();
             await _connection.DisposeAsync().ConfigureAwait(false);
+            _pool.ReplaceLost();
             return;
         }
 
@@ -408,6 +409,7 @@ internal sealed class FastCgiExchange : IReadWaitGuard
         // completed (its buffers would return to the pool while still in use). Cut the socket now, which
         // fails the upload's next write, and release the rest once the upload has stopped.
         _connection.CloseSocket();
+        _pool.ReplaceLost();
         _ = _send.ContinueWith(
             static (_, state) =>
             {

@@ -18,10 +18,10 @@ public sealed class FastCgiPoolOptions
     public TimeSpan StarvationThreshold { get; set; } = TimeSpan.FromMilliseconds(500);
 
     /// <summary>Longest a request waits for a connection another request is handing back, instead of opening one,
-    /// while the pool overflows (it just closed a returned connection because the idle ones were at the cap) and
-    /// connections come back faster than this. Zero connects at once, always (nginx's way). While connections keep
-    /// coming back, late waiters are checked every four of these (a waiter queued as the returns stop may wait that
-    /// long).</summary>
+    /// while <see cref="MaxIdleConnections"/> connections are open already (one more could not be kept: it would be
+    /// closed at its return) and connections come back faster than this. Zero connects at once, always (nginx's way).
+    /// While connections keep coming back, late waiters are checked every four of these (a waiter queued as the
+    /// returns stop may wait that long).</summary>
     public TimeSpan HandOffWait { get; set; } = TimeSpan.FromMilliseconds(5);
 
     /// <summary>Connect timeout (nginx fastcgi_connect_timeout, default 60s).</summary>
