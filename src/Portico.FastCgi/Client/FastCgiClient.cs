@@ -42,7 +42,7 @@ public sealed class FastCgiClient : IAsyncDisposable
         }
 
         // Reject an oversized param before taking a connection.
-        Protocol.RecordWriter.ValidateParams(request.Params);
+        Protocol.RecordWriter.ValidateParams(request.ParamsOrEmpty);
         if (request.ParamBlock is { LargestPair: > Protocol.FastCgiConstants.MaxContentLength } block)
         {
             throw new FastCgiException(
@@ -50,22 +50,28 @@ public sealed class FastCgiClient : IAsyncDisposable
                 $"A FastCGI param encodes to {block.LargestPair} bytes; a name/value pair must fit one PARAMS record (at most {Protocol.FastCgiConstants.MaxContentLength} bytes) because the backend parses each record alone.");
         }
 
-        var hasBody = request.Body is not null || request.BodyReader is not null;
-        var rent = Pool.RentAsync(probeSocket: hasBody, Options.ConnectTimeout, cancellationToken);
-
         // An idle connection is the common case: no async frame of our own around the exchange.
-        if (rent.IsCompletedSuccessfully)
+        var hasBody = request.Body is not null || request.BodyReader is not null;
+        if (Pool.TryRentIdle(probeSocket: hasBody, out var idle))
         {
-            var (connection, reused) = rent.Result;
-            return new FastCgiExchange(Pool, connection, Options, reused).RunAsync(request, cancellationToken);
+            return new FastCgiExchange(Pool, idle, Options, reused: true).RunAsync(request, cancellationToken);
         }
 
-        return SendAfterRentAsync(rent, request, cancellationToken);
+        return SendWithoutIdleAsync(request, cancellationToken);
     }
 
-    private async Task<FastCgiResponse> SendAfterRentAsync(ValueTask<(FastCgiConnection Connection, bool Reused)> rent, FastCgiRequest request, CancellationToken cancellationToken)
+    /// <summary>Waits for a connection another request hands back (see FastCgiConnectionPool.TryWaitForHandOff), or
+    /// opens one; one async frame for both.</summary>
+    private async Task<FastCgiResponse> SendWithoutIdleAsync(FastCgiRequest request, CancellationToken cancellationToken)
     {
-        var (connection, reused) = await rent.ConfigureAwait(false);
+        FastCgiConnection? connection = null;
+        if (Pool.TryWaitForHandOff(cancellationToken) is { } handOff)
+        {
+            connection = FastCgiConnectionPool.TakeHandedOff(await handOff.WaitAsync().ConfigureAwait(false));
+        }
+
+        var reused = connection is not null;
+        connection ??= (await Pool.RentNewAsync(Options.ConnectTimeout, cancellationToken).ConfigureAwait(false)).Connection;
         return await new FastCgiExchange(Pool, connection, Options, reused).RunAsync(request, cancellationToken).ConfigureAwait(false);
     }
 

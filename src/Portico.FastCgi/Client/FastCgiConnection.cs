@@ -28,6 +28,10 @@ internal sealed class FastCgiConnection : IAsyncDisposable
     /// <summary>The token every send and read of this connection observes.</summary>
     public CancellationToken IoToken => _io.Token;
 
+    /// <summary>Serializes arming and disarming the deadlines between an exchange's reader and its upload (one per
+    /// connection: an exchange is per request).</summary>
+    public Lock TimerLock { get; } = new();
+
     /// <summary>Armed around each write of the request (fastcgi_send_timeout).</summary>
     public IoDeadline SendDeadline { get; }
 
@@ -165,9 +169,16 @@ internal sealed class FastCgiConnection : IAsyncDisposable
 
     public ValueTask DisposeAsync()
     {
+        Close();
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Closes the socket and hands the pipes' buffers back; nothing in it waits.</summary>
+    public void Close()
+    {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
         {
-            return ValueTask.CompletedTask;
+            return;
         }
 
         IsReusable = false;
@@ -180,7 +191,6 @@ internal sealed class FastCgiConnection : IAsyncDisposable
         ReportClosed();
         Reader.Complete();
         Writer.Complete();
-        return ValueTask.CompletedTask;
     }
 
     private void ReportClosed()

@@ -1,3 +1,5 @@
+using System.Threading.Tasks.Sources;
+
 namespace Portico.FastCgi.Client;
 
 /// <summary>
@@ -19,7 +21,7 @@ public sealed class FastCgiConnectionPool : IAsyncDisposable
     private readonly HashSet<FastCgiConnection> _awaiting = new(ReferenceEqualityComparer.Instance);
     private ITimer? _starvationTimer;
 
-    // Requests waiting for a connection another request is about to hand back (see RentAsync).
+    // Requests waiting for a connection another request is about to hand back (see TryWaitForHandOff).
     private readonly Queue<HandOff> _waiters = new();
     private ITimer? _handOffTimer;
 
@@ -69,11 +71,12 @@ public sealed class FastCgiConnectionPool : IAsyncDisposable
     public int OpenCount => Volatile.Read(ref _open);
 
     /// <summary>
-    /// Takes an idle connection, or opens one. <paramref name="probeSocket"/> asks the kernel whether an idle
-    /// connection was closed by the backend (one poll() per request); a request without a body skips it, since a
-    /// stale connection fails before anything is consumed and the client retries it once on a fresh one.
+    /// Takes an idle connection if there is one (<see cref="FastCgiClient"/> then waits for a hand-off or connects).
+    /// <paramref name="probeSocket"/> asks the kernel whether an idle connection was closed by the backend (one poll()
+    /// per request); a request without a body skips it, since a stale connection fails before anything is consumed and
+    /// the client retries it once on a fresh one.
     /// </summary>
-    internal async ValueTask<(FastCgiConnection Connection, bool Reused)> RentAsync(bool probeSocket, TimeSpan? connectTimeout, CancellationToken cancellationToken)
+    internal bool TryRentIdle(bool probeSocket, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out FastCgiConnection? connection)
     {
         while (true)
         {
@@ -89,33 +92,37 @@ public sealed class FastCgiConnectionPool : IAsyncDisposable
 
             if (candidate is null)
             {
-                break;
+                connection = null;
+                return false;
             }
 
             if (!IsExpired(candidate) && candidate.LooksHealthyWhileIdle(probeSocket))
             {
                 candidate.IsReusable = false;
-                return (candidate, true);
+                connection = candidate;
+                return true;
             }
 
-            await candidate.DisposeAsync().ConfigureAwait(false);
+            candidate.Close();
         }
+    }
 
-        if (TryWaitForHandOff(cancellationToken) is { } handOff)
+    /// <summary>The connection a hand-off brought (null: connect instead), if it is still fit to use.</summary>
+    internal static FastCgiConnection? TakeHandedOff(FastCgiConnection? handed)
+    {
+        if (handed is null)
         {
-            if (await handOff.Task.ConfigureAwait(false) is { } handed)
-            {
-                if (handed.LooksHealthyWhileIdle(probeSocket: false))
-                {
-                    handed.IsReusable = false;
-                    return (handed, true);
-                }
-
-                await handed.DisposeAsync().ConfigureAwait(false);
-            }
+            return null;
         }
 
-        return await RentNewAsync(connectTimeout, cancellationToken).ConfigureAwait(false);
+        if (handed.LooksHealthyWhileIdle(probeSocket: false))
+        {
+            handed.IsReusable = false;
+            return handed;
+        }
+
+        handed.Close();
+        return null;
     }
 
     /// <summary>
@@ -127,7 +134,7 @@ public sealed class FastCgiConnectionPool : IAsyncDisposable
     /// with a cold cache. Then the request waits, at most <see cref="FastCgiPoolOptions.HandOffWait"/>, for the next
     /// connection handed back instead. Returns null when the request should connect at once.
     /// </summary>
-    private HandOff? TryWaitForHandOff(CancellationToken cancellationToken)
+    internal HandOff? TryWaitForHandOff(CancellationToken cancellationToken)
     {
         var wait = _options.HandOffWait;
         if (wait <= TimeSpan.Zero || _options.MaxIdleConnections == 0)
@@ -389,20 +396,40 @@ public sealed class FastCgiConnectionPool : IAsyncDisposable
         _lastReturn = now;
     }
 
-    /// <summary>A request waiting for a returned connection; completes with it, or with null to connect instead.</summary>
-    private sealed class HandOff(long since, CancellationToken cancellationToken)
+    /// <summary>
+    /// A request waiting for a returned connection; completes once, with it or with null to connect instead. Its own
+    /// value-task source (not a TaskCompletionSource and its Task): a hand-off happens for most requests under load.
+    /// </summary>
+    internal sealed class HandOff(long since, CancellationToken cancellationToken) : IValueTaskSource<FastCgiConnection?>
     {
-        private readonly TaskCompletionSource<FastCgiConnection?> _result = new();
+        private ManualResetValueTaskSourceCore<FastCgiConnection?> _core; // continuations run inline (see Complete)
+        private int _completed;
 
         public long Since { get; } = since;
 
         public bool IsCancelled => cancellationToken.IsCancellationRequested;
 
-        public Task<FastCgiConnection?> Task => _result.Task;
+        public ValueTask<FastCgiConnection?> WaitAsync() => new(this, _core.Version);
 
         // Runs the waiting request inline up to its next real wait (it sends its request and awaits the answer),
-        // so a hand-off costs no thread hop.
-        public bool Complete(FastCgiConnection? connection) => _result.TrySetResult(connection);
+        // so a hand-off costs no thread hop. False when it was completed already (a late waiter released by the timer).
+        public bool Complete(FastCgiConnection? connection)
+        {
+            if (Interlocked.Exchange(ref _completed, 1) != 0)
+            {
+                return false;
+            }
+
+            _core.SetResult(connection);
+            return true;
+        }
+
+        FastCgiConnection? IValueTaskSource<FastCgiConnection?>.GetResult(short token) => _core.GetResult(token);
+
+        ValueTaskSourceStatus IValueTaskSource<FastCgiConnection?>.GetStatus(short token) => _core.GetStatus(token);
+
+        void IValueTaskSource<FastCgiConnection?>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+            _core.OnCompleted(continuation, state, token, flags);
     }
 
     private bool IsExpired(FastCgiConnection connection) =>

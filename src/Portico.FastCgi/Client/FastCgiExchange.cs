@@ -20,7 +20,7 @@ internal sealed class FastCgiExchange : IReadWaitGuard
     private readonly FastCgiClientOptions _options;
     private readonly IoDeadline _sendDeadline;
     private readonly IoDeadline _readDeadline;
-    private readonly Lock _timerLock = new();
+    private readonly Lock _timerLock;
 
     // The connection came from the pool: if it turns out to have been closed while idle, the request is retried once.
     private readonly bool _reused;
@@ -45,6 +45,7 @@ internal sealed class FastCgiExchange : IReadWaitGuard
         _reused = reused;
         _sendDeadline = connection.SendDeadline;
         _readDeadline = connection.ReadDeadline;
+        _timerLock = connection.TimerLock;
     }
 
     public EndRequest? EndRequest => _records?.EndRequest;
@@ -70,7 +71,7 @@ internal sealed class FastCgiExchange : IReadWaitGuard
             _connection.RequestCount++;
             var writer = _connection.Writer;
             RecordWriter.WriteBeginRequest(writer, RequestId, _options.KeepConnection);
-            RecordWriter.WriteParams(writer, RequestId, request.ParamBlock is { } block ? block.Encoded.Span : default, request.Params);
+            RecordWriter.WriteParams(writer, RequestId, request.ParamBlock is { } block ? block.Encoded.Span : default, request.ParamsOrEmpty);
             if (request.Body is null && request.BodyReader is null)
             {
                 // Empty STDIN ends the body stream even when there is no body (spec section 3.3, 6.2).

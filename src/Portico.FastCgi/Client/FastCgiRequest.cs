@@ -6,19 +6,25 @@ namespace Portico.FastCgi.Client;
 /// <summary>One FastCGI RESPONDER request: CGI params, an optional streamed body and a stderr sink.</summary>
 public sealed class FastCgiRequest
 {
+    private List<NameValuePair>? _params;
+    private readonly int _paramsCapacity;
+
     public FastCgiRequest()
-        : this(0)
     {
     }
 
     /// <summary>A request with room for <paramref name="paramsCapacity"/> params before the list grows.</summary>
-    public FastCgiRequest(int paramsCapacity) => Params = new List<NameValuePair>(paramsCapacity);
+    public FastCgiRequest(int paramsCapacity) => _paramsCapacity = paramsCapacity;
 
     /// <summary>Params already encoded, sent before <see cref="Params"/>. The caller owns (and disposes) the block.</summary>
     public FastCgiParamBlock? ParamBlock { get; set; }
 
     /// <summary>CGI params in send order, after <see cref="ParamBlock"/>. Each pair must encode to at most 65535 bytes.</summary>
-    public List<NameValuePair> Params { get; }
+    public List<NameValuePair> Params => _params ??= new List<NameValuePair>(_paramsCapacity);
+
+    /// <summary>The params list, or an empty one when none was added (made on first use: a request sent as a
+    /// <see cref="ParamBlock"/> alone needs none).</summary>
+    internal IReadOnlyList<NameValuePair> ParamsOrEmpty => (IReadOnlyList<NameValuePair>?)_params ?? [];
 
     /// <summary>Request body, streamed as FCGI_STDIN. Set at most one of <see cref="Body"/> and <see cref="BodyReader"/>.</summary>
     public Stream? Body { get; set; }

@@ -34,7 +34,7 @@ internal sealed record CgiResponseHead(int StatusCode, string? ReasonPhrase, IRe
                 throw Invalid($"malformed header line \"{Show(line)}\"");
             }
 
-            var name = Encoding.ASCII.GetString(line[..colon]);
+            var name = HeaderName(line[..colon]);
             var value = Encoding.Latin1.GetString(Trim(line[(colon + 1)..]));
             if (value.AsSpan().ContainsAny('\r', '\0'))
             {
@@ -57,6 +57,26 @@ internal sealed record CgiResponseHead(int StatusCode, string? ReasonPhrase, IRe
 
         var code = status ?? (hasLocation ? 302 : 200);
         return new CgiResponseHead(code, reason, headers);
+    }
+
+    // Names most PHP responses carry, spelled as PHP sends them: matched by bytes, so a response's names cost no strings.
+    private static readonly string[] CommonNames =
+    [
+        "Content-type", "Content-Type", "X-Powered-By", "Location", "Set-Cookie", "Cache-Control", "Expires", "Pragma",
+        "Last-Modified", "Content-Length", "Vary", "X-Accel-Redirect",
+    ];
+
+    private static string HeaderName(ReadOnlySpan<byte> bytes)
+    {
+        foreach (var common in CommonNames)
+        {
+            if (common.Length == bytes.Length && System.Text.Ascii.Equals(bytes, common))
+            {
+                return common;
+            }
+        }
+
+        return Encoding.ASCII.GetString(bytes);
     }
 
     private static (int Code, string? Reason) ParseStatus(string value)

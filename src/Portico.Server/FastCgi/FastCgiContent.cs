@@ -191,7 +191,8 @@ internal static class FastCgiContent
         }
     }
 
-    private static async Task<PhaseOutcome> SendResponseAsync(RequestContext ctx, CompiledFastCgi fcgi, FastCgiResponse response, StderrState state, Logging.ErrorLog errorLog)
+    // A ValueTask: a small response (its body came with the head) completes without a Task of its own.
+    private static async ValueTask<PhaseOutcome> SendResponseAsync(RequestContext ctx, CompiledFastCgi fcgi, FastCgiResponse response, StderrState state, Logging.ErrorLog errorLog)
     {
         var http = ctx.Http;
         var status = response.StatusCode;

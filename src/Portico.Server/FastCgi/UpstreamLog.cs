@@ -13,7 +13,10 @@ namespace Portico.Server.FastCgi;
 /// </summary>
 internal sealed class UpstreamLog
 {
-    private readonly List<(string Addr, int Status, double Seconds)> _tries = new(1);
+    // The first try inline, the rest (next upstream) in a list: most requests try one server and allocate nothing more.
+    private (string Addr, int Status, double Seconds) _first;
+    private List<(string Addr, int Status, double Seconds)>? _more;
+    private int _count;
 
     public UpstreamLog(UpstreamLog? previous) => Previous = previous;
 
@@ -24,16 +27,43 @@ internal sealed class UpstreamLog
     public long HeaderTimestamp { get; set; }
 
     /// <summary>Records a try; <paramref name="seconds"/> NaN means "still running" (see <see cref="Complete"/>).</summary>
-    public void Add(string addr, int status, double seconds) => _tries.Add((addr, status, seconds));
+    public void Add(string addr, int status, double seconds)
+    {
+        if (_count == 0)
+        {
+            _first = (addr, status, seconds);
+        }
+        else
+        {
+            (_more ??= new(2)).Add((addr, status, seconds));
+        }
+
+        _count++;
+    }
 
     public void Complete(TimeProvider time)
     {
-        if (_tries.Count > 0 && double.IsNaN(_tries[^1].Seconds) && HeaderTimestamp != 0)
+        if (_count == 0 || HeaderTimestamp == 0)
         {
-            var last = _tries[^1];
-            _tries[^1] = (last.Addr, last.Status, time.GetElapsedTime(HeaderTimestamp).TotalSeconds);
+            return;
+        }
+
+        var last = Try(_count - 1);
+        if (double.IsNaN(last.Seconds))
+        {
+            last.Seconds = time.GetElapsedTime(HeaderTimestamp).TotalSeconds;
+            if (_count == 1)
+            {
+                _first = last;
+            }
+            else
+            {
+                _more![_count - 2] = last;
+            }
         }
     }
+
+    private (string Addr, int Status, double Seconds) Try(int index) => index == 0 ? _first : _more![index - 1];
 
     /// <summary>The text of one of the three variables, or null for any other name.</summary>
     public string? Get(string name) => name switch
@@ -46,7 +76,7 @@ internal sealed class UpstreamLog
 
     private string? Format(Action<StringBuilder, (string Addr, int Status, double Seconds)> append)
     {
-        if (_tries.Count == 0 && Previous is null)
+        if (_count == 0 && Previous is null)
         {
             return null;
         }
@@ -64,14 +94,14 @@ internal sealed class UpstreamLog
             sb.Append(" : ");
         }
 
-        for (var i = 0; i < _tries.Count; i++)
+        for (var i = 0; i < _count; i++)
         {
             if (i > 0)
             {
                 sb.Append(", ");
             }
 
-            append(sb, _tries[i]);
+            append(sb, Try(i));
         }
     }
 
