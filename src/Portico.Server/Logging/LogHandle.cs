@@ -18,6 +18,7 @@ internal sealed partial class LogHandle : IDisposable
     private const int O_CREAT = 0x40;
     private const int O_APPEND = 0x400;
     private const int O_CLOEXEC = 0x80000;
+    private const int SeekCurrent = 1;
 
     private static bool s_nativeBroken = !OperatingSystem.IsLinux();
 
@@ -30,7 +31,15 @@ internal sealed partial class LogHandle : IDisposable
         _fd = fd;
         _owns = owns;
         _stream = stream;
+
+        // A pipe, FIFO, socket or terminal cannot seek (ESPIPE); a regular file can, and a write to it never waits for a
+        // reader. /dev/null seeks too, and never waits either.
+        IsSeekable = owns && (stream?.CanSeek ?? (fd >= 0 && LSeek(fd, 0, SeekCurrent) >= 0));
     }
+
+    /// <summary>An opened path that can seek (a regular file): a write to it never waits for a reader, so a request's
+    /// thread may write a line itself (see <see cref="LogFile"/>).</summary>
+    public bool IsSeekable { get; }
 
     public static LogHandle StandardOutput { get; } = Std(1);
 
@@ -190,4 +199,7 @@ internal sealed partial class LogHandle : IDisposable
 
     [DllImport("libc.so.6", EntryPoint = "close", SetLastError = true)]
     private static extern int Close(int fd);
+
+    [DllImport("libc.so.6", EntryPoint = "lseek", SetLastError = true)]
+    private static extern long LSeek(int fd, long offset, int whence);
 }

@@ -15,11 +15,11 @@ public sealed partial class LogManagerTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static AccessLogConfig Access(string path, string format = "combined", int buffer = 0, TimeSpan? flush = null, string? condition = null, int line = 12)
+    internal static AccessLogConfig Access(string path, string format = "combined", int buffer = 0, TimeSpan? flush = null, string? condition = null, int line = 12)
         => new(new ConfigValue(path, new SourceLocation("/etc/portico/site.conf", line)), format, buffer, flush,
             condition is null ? null : new ConfigValue(condition, default), new SourceLocation("/etc/portico/site.conf", line));
 
-    private static PorticoConfig Config(string prefix, LocationSettings settings, IReadOnlyList<ErrorLogConfig>? errorLogs = null, Dictionary<string, LogFormatConfig>? formats = null)
+    internal static PorticoConfig Config(string prefix, LocationSettings settings, IReadOnlyList<ErrorLogConfig>? errorLogs = null, Dictionary<string, LogFormatConfig>? formats = null)
         => new()
         {
             FilePath = "/etc/portico/site.conf",
@@ -34,16 +34,16 @@ public sealed partial class LogManagerTests : IDisposable
             },
         };
 
-    private static LocationSettings With(params AccessLogConfig[] logs) => new() { Root = new ConfigValue("/srv/www", default), AccessLogs = logs };
+    internal static LocationSettings With(params AccessLogConfig[] logs) => new() { Root = new ConfigValue("/srv/www", default), AccessLogs = logs };
 
-    private static RequestContext Request(LocationSettings settings, string target = "/x")
+    internal static RequestContext Request(LocationSettings settings, string target = "/x")
     {
         var ctx = TestRequests.Get(target, server: TestRequests.Server(settings));
         ctx.Settings = settings;
         return ctx;
     }
 
-    private static async Task<string> WaitForContent(string path, Func<string, bool> done)
+    internal static async Task<string> WaitForContent(string path, Func<string, bool> done)
     {
         var deadline = DateTime.UtcNow + s_timeout;
         while (true)
@@ -492,5 +492,5 @@ public sealed partial class LogManagerTests : IDisposable
     }
 
     [System.Runtime.InteropServices.DllImport("libc.so.6", EntryPoint = "mkfifo", SetLastError = true)]
-    private static extern int MkFifo([System.Runtime.InteropServices.MarshalAs(System.Runtime.InteropServices.UnmanagedType.LPUTF8Str)] string path, int mode);
+    internal static extern int MkFifo([System.Runtime.InteropServices.MarshalAs(System.Runtime.InteropServices.UnmanagedType.LPUTF8Str)] string path, int mode);
 }
