@@ -33,7 +33,7 @@ pid $1/$2.pid;
 error_log $1/$2-error.log;
 events { worker_connections 4096; }
 http {
-    access_log off;
+    access_log $( [ "${ACCESS_LOG:-off}" = on ] && echo "$1/$2-access.log" || echo off );
     upstream php { server 127.0.0.1:$4; keepalive $5; }
     server {
         listen 127.0.0.1:$3;

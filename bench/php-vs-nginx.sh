@@ -8,7 +8,9 @@
 # as in a real deployment (the default lets all three share both cores: a contest for CPU time).
 # WORKERS=auto (or N) runs both with that many workers (nginx processes, portico event loops); with one, each
 # server's single event loop is the bottleneck, so the ratio is close to the ratio of CPU per request.
-# Usage: [KEEPALIVE=4] [ROUNDS=3] [PIN=split] [WORKERS=1] [PORTICO_BIN=path] bench/php-vs-nginx.sh [seconds] [php-fpm children] [wrk connections]
+# ACCESS_LOG=on gives both servers the default access log (combined format, unbuffered, one file each), as a stock
+# nginx.conf has; the default is off, to measure the FastCGI pass alone.
+# Usage: [ACCESS_LOG=on] [KEEPALIVE=4] [ROUNDS=3] [PIN=split] [WORKERS=1] [PORTICO_BIN=path] bench/php-vs-nginx.sh [seconds] [php-fpm children] [wrk connections]
 # Stop every other nginx/portico first: a leftover server on the same port (SO_REUSEPORT) takes part of the load.
 # keepalive must stay below the children count: each kept connection pins a php-fpm worker, and with
 # keepalive == children new connections queue behind idle pinned workers (both servers stall).
@@ -75,7 +77,7 @@ measure() {
 }
 
 rounds=${ROUNDS:-3}
-echo "php-fpm: $children static children; upstream keepalive $keepalive; worker_processes ${WORKERS:-1}; wrk -t2 -c$conns -d${secs}s; GET /hello.php; $rounds rounds; cpus: server+php-fpm $server_cpus, wrk $load_cpus"
+echo "php-fpm: $children static children; upstream keepalive $keepalive; worker_processes ${WORKERS:-1}; access_log ${ACCESS_LOG:-off}; wrk -t2 -c$conns -d${secs}s; GET /hello.php; $rounds rounds; cpus: server+php-fpm $server_cpus, wrk $load_cpus"
 ratios=()
 for r in $(seq "$rounds"); do
   read -r n ncpu < <(measure nginx $nport); read -r p pcpu < <(measure portico $pport)

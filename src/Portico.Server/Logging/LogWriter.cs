@@ -4,10 +4,10 @@ using Portico.Config;
 namespace Portico.Server.Logging;
 
 /// <summary>
-/// The one background thread that does every log write() (all access and error log files).
-/// A dedicated thread, not the thread pool: callers that wait on a full queue block pool
-/// threads, and the writer must still run then. nginx writes logs synchronously in the worker;
-/// here the request thread only copies its line into memory.
+/// The one background thread that writes buffered logs, standard streams, pipes and FIFOs, and any line of an
+/// unbuffered file that arrives while the file has work queued here (an unbuffered regular file is otherwise written
+/// by the request's thread, as nginx does: see <see cref="LogFile"/>). A dedicated thread, not the thread pool:
+/// callers that wait on a full queue block pool threads, and the writer must still run then.
 /// </summary>
 internal sealed class LogWriter : IDisposable
 {
