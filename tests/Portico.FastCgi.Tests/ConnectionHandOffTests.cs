@@ -154,6 +154,109 @@ public sealed class ConnectionHandOffTests
     }
 
     [Fact]
+    public async Task Every_ten_waits_one_request_connects_all_the_same_in_case_more_connections_help()
+    {
+        await using var backend = new GatedBackend();
+        var clock = new ManualTimeProvider();
+        await using var client = backend.Client(clock, maxIdle: 2);
+        var first = backend.GetAsync(client);
+        var second = backend.GetAsync(client);
+        await backend.WaitForRequestsAsync(2);
+        backend.Release(2);
+        Assert.Equal("ok", await first);
+        Assert.Equal("ok", await second);
+
+        // Ten hand-off waits (50 ms) without a connect, while connections keep coming back often.
+        clock.Advance(10 * HandOffWait + TimeSpan.FromMilliseconds(1));
+        backend.Release(10, "/q.php");
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.Equal("ok", await backend.GetAsync(client, "/q.php"));
+        }
+
+        // A and B hold both connections. C would wait, but it is the probe: it connects. D, right after, waits.
+        var a = backend.GetAsync(client, "/a.php");
+        var b = backend.GetAsync(client, "/b.php");
+        await backend.WaitForRequestsAsync(12);
+        var c = backend.GetAsync(client, "/c.php");
+        await backend.WaitForRequestsAsync(1);
+        Assert.Equal(3, backend.Server.AcceptedConnections);
+        var d = backend.GetAsync(client, "/d.php");
+        await Task.Delay(100);
+        Assert.False(d.IsCompleted);
+        Assert.Equal(3, backend.Server.AcceptedConnections);
+
+        backend.Release(1, "/a.php");
+        Assert.Equal("ok", await a);
+        await backend.WaitForRequestsAsync(1);
+        backend.Release(1, "/b.php");
+        backend.Release(1, "/c.php");
+        backend.Release(1, "/d.php");
+        Assert.Equal("ok", await b);
+        Assert.Equal("ok", await c);
+        Assert.Equal("ok", await d);
+        Assert.Equal(3, backend.Server.AcceptedConnections);
+    }
+
+    [Fact]
+    public async Task A_connection_stuck_in_the_accept_queue_costs_one_close_not_one_per_return()
+    {
+        await using var backend = new GatedBackend();
+        var clock = new ManualTimeProvider();
+        await using var client = backend.Client(clock, maxIdle: 2);
+        var first = backend.GetAsync(client);
+        var second = backend.GetAsync(client);
+        await backend.WaitForRequestsAsync(2);
+        backend.Release(2);
+        Assert.Equal("ok", await first);
+        Assert.Equal("ok", await second);
+
+        // A and A2 hold both connections; B waits, then connects once the wait is over, and gets no answer.
+        var a = backend.GetAsync(client, "/a.php");
+        var a2 = backend.GetAsync(client, "/a2.php");
+        await backend.WaitForRequestsAsync(2);
+        var b = backend.GetAsync(client, "/b.php");
+        await Task.Delay(50);
+        clock.Advance(HandOffWait + TimeSpan.FromMilliseconds(1));
+        await backend.WaitForRequestsAsync(1);
+        Assert.Equal(3, backend.Server.AcceptedConnections);
+        backend.Release(1, "/a.php");
+        backend.Release(1, "/a2.php");
+        Assert.Equal("ok", await a);
+        Assert.Equal("ok", await a2);
+
+        // B's connection waits past four hand-off waits; quick requests show connections coming back often again.
+        clock.Advance(5 * HandOffWait);
+        backend.Release(8, "/q.php");
+        for (var i = 0; i < 8; i++)
+        {
+            Assert.Equal("ok", await backend.GetAsync(client, "/q.php"));
+        }
+
+        // G1 and G2 hold the two kept connections, C waits.
+        var g1 = backend.GetAsync(client, "/g1.php");
+        var g2 = backend.GetAsync(client, "/g2.php");
+        await backend.WaitForRequestsAsync(10);
+        var c = backend.GetAsync(client, "/c.php");
+        await Task.Delay(50);
+        Assert.False(c.IsCompleted);
+
+        // G1's return is closed to free a worker for B's connection; G2's, right after, goes on to C.
+        backend.Release(1, "/g1.php");
+        Assert.Equal("ok", await g1);
+        backend.Release(1, "/g2.php");
+        Assert.Equal("ok", await g2);
+        await backend.WaitForRequestsAsync(1);
+        Assert.Equal(3, backend.Server.AcceptedConnections);
+        Assert.Equal(2, client.Pool.OpenCount);
+
+        backend.Release(1, "/b.php");
+        backend.Release(1, "/c.php");
+        Assert.Equal("ok", await b);
+        Assert.Equal("ok", await c);
+    }
+
+    [Fact]
     public async Task A_connection_lost_mid_response_sends_the_first_waiter_to_connect_at_once()
     {
         await using var backend = new GatedBackend();
