@@ -88,11 +88,7 @@ public sealed class ConnectionHandOffTests
         // B's new connection waits past four hand-off waits. Quick requests on the idle connection show connections
         // coming back often again; then G holds it and C waits for it.
         clock.Advance(5 * HandOffWait);
-        backend.Release(6, "/q.php");
-        for (var i = 0; i < 6; i++)
-        {
-            Assert.Equal("ok", await backend.GetAsync(client, "/q.php"));
-        }
+        await backend.ReturnQuicklyAsync(client, 6);
 
         var g = backend.GetAsync(client, "/g.php");
         await backend.WaitForRequestsAsync(7);
@@ -125,12 +121,7 @@ public sealed class ConnectionHandOffTests
         await using var client = backend.Client(clock, maxIdle: 2);
 
         // Two connections, both kept idle: nothing was ever closed.
-        var first = backend.GetAsync(client);
-        var second = backend.GetAsync(client);
-        await backend.WaitForRequestsAsync(2);
-        backend.Release(2);
-        Assert.Equal("ok", await first);
-        Assert.Equal("ok", await second);
+        await backend.RunTwoAtOnceAsync(client);
         Assert.Equal(2, client.Pool.IdleCount);
 
         // A and B take them; C would open a third connection the pool could not keep, so it waits for one.
@@ -159,20 +150,11 @@ public sealed class ConnectionHandOffTests
         await using var backend = new GatedBackend();
         var clock = new ManualTimeProvider();
         await using var client = backend.Client(clock, maxIdle: 2);
-        var first = backend.GetAsync(client);
-        var second = backend.GetAsync(client);
-        await backend.WaitForRequestsAsync(2);
-        backend.Release(2);
-        Assert.Equal("ok", await first);
-        Assert.Equal("ok", await second);
+        await backend.RunTwoAtOnceAsync(client);
 
         // Ten hand-off waits (50 ms) without a connect, while connections keep coming back often.
         clock.Advance(10 * HandOffWait + TimeSpan.FromMilliseconds(1));
-        backend.Release(10, "/q.php");
-        for (var i = 0; i < 10; i++)
-        {
-            Assert.Equal("ok", await backend.GetAsync(client, "/q.php"));
-        }
+        await backend.ReturnQuicklyAsync(client, 10);
 
         // A and B hold both connections. C would wait, but it is the probe: it connects. D, right after, waits.
         var a = backend.GetAsync(client, "/a.php");
@@ -204,12 +186,7 @@ public sealed class ConnectionHandOffTests
         await using var backend = new GatedBackend();
         var clock = new ManualTimeProvider();
         await using var client = backend.Client(clock, maxIdle: 2);
-        var first = backend.GetAsync(client);
-        var second = backend.GetAsync(client);
-        await backend.WaitForRequestsAsync(2);
-        backend.Release(2);
-        Assert.Equal("ok", await first);
-        Assert.Equal("ok", await second);
+        await backend.RunTwoAtOnceAsync(client);
 
         // A and A2 hold both connections; B waits, then connects once the wait is over, and gets no answer.
         var a = backend.GetAsync(client, "/a.php");
@@ -227,11 +204,7 @@ public sealed class ConnectionHandOffTests
 
         // B's connection waits past four hand-off waits; quick requests show connections coming back often again.
         clock.Advance(5 * HandOffWait);
-        backend.Release(8, "/q.php");
-        for (var i = 0; i < 8; i++)
-        {
-            Assert.Equal("ok", await backend.GetAsync(client, "/q.php"));
-        }
+        await backend.ReturnQuicklyAsync(client, 8);
 
         // G1 and G2 hold the two kept connections, C waits.
         var g1 = backend.GetAsync(client, "/g1.php");
@@ -424,13 +397,29 @@ public sealed class ConnectionHandOffTests
         /// <summary>Two requests at once on a pool that keeps one idle connection: the second one back is closed.</summary>
         public async Task MakePoolOverflowAsync(FastCgiClient client)
         {
+            await RunTwoAtOnceAsync(client);
+            Assert.Equal(1, client.Pool.IdleCount);
+        }
+
+        /// <summary>Two requests at once, answered together: two connections opened and handed back.</summary>
+        public async Task RunTwoAtOnceAsync(FastCgiClient client)
+        {
             var first = GetAsync(client);
             var second = GetAsync(client);
             await WaitForRequestsAsync(2);
             Release(2);
             Assert.Equal("ok", await first);
             Assert.Equal("ok", await second);
-            Assert.Equal(1, client.Pool.IdleCount);
+        }
+
+        /// <summary><paramref name="count"/> requests one after another, answered at once: connections come back often.</summary>
+        public async Task ReturnQuicklyAsync(FastCgiClient client, int count)
+        {
+            Release(count, "/q.php");
+            for (var i = 0; i < count; i++)
+            {
+                Assert.Equal("ok", await GetAsync(client, "/q.php"));
+            }
         }
 
         public async ValueTask DisposeAsync()

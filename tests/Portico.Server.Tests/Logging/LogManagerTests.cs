@@ -438,13 +438,7 @@ public sealed partial class LogManagerTests : IDisposable
         Assert.Equal(1000, file.Lines + file.Dropped);
 
         // Drain the pipe so the writer finishes, then stop.
-        var drain = Task.Run(async () =>
-        {
-            var buf = new byte[65536];
-            while (await reader.ReadAsync(buf) > 0)
-            {
-            }
-        });
+        var drain = DrainAsync(reader);
         await manager.DisposeAsync().AsTask().WaitAsync(s_timeout);
     }
 
@@ -473,23 +467,26 @@ public sealed partial class LogManagerTests : IDisposable
         var file = manager.Files.Single(f => f.Path == path);
         Assert.True(file.BackpressureWaits > 0);
 
-        var drained = Task.Run(async () =>
-        {
-            var total = 0L;
-            var buf = new byte[65536];
-            int n;
-            while ((n = await reader.ReadAsync(buf)) > 0)
-            {
-                total += n;
-            }
-
-            return total;
-        });
+        var drained = DrainAsync(reader);
         await logging.WaitAsync(s_timeout);
         await manager.DisposeAsync().AsTask().WaitAsync(s_timeout);
         Assert.Equal(200 * 1000, await drained.WaitAsync(s_timeout));
         Assert.Equal(0, file.Dropped);
     }
+
+    /// <summary>Reads a FIFO to its end on another task; returns the bytes read.</summary>
+    internal static Task<long> DrainAsync(Stream reader) => Task.Run(async () =>
+    {
+        var total = 0L;
+        var buf = new byte[65536];
+        int n;
+        while ((n = await reader.ReadAsync(buf)) > 0)
+        {
+            total += n;
+        }
+
+        return total;
+    });
 
     [System.Runtime.InteropServices.DllImport("libc.so.6", EntryPoint = "mkfifo", SetLastError = true)]
     internal static extern int MkFifo([System.Runtime.InteropServices.MarshalAs(System.Runtime.InteropServices.UnmanagedType.LPUTF8Str)] string path, int mode);

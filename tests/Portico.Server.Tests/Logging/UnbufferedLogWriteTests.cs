@@ -56,18 +56,7 @@ public sealed class UnbufferedLogWriteTests : IDisposable
         });
         await logging.WaitAsync(s_timeout);
 
-        var drained = Task.Run(async () =>
-        {
-            var total = 0L;
-            var buf = new byte[65536];
-            int n;
-            while ((n = await reader.ReadAsync(buf)) > 0)
-            {
-                total += n;
-            }
-
-            return total;
-        });
+        var drained = DrainAsync(reader);
         await manager.DisposeAsync().AsTask().WaitAsync(s_timeout);
         Assert.Equal(200 * 1000, await drained.WaitAsync(s_timeout));
     }
@@ -114,13 +103,7 @@ public sealed class UnbufferedLogWriteTests : IDisposable
             manager.Log(Request(settings, "/during" + i));
         }
 
-        var drain = Task.Run(async () =>
-        {
-            var buf = new byte[65536];
-            while (await reader.ReadAsync(buf) > 0)
-            {
-            }
-        });
+        var drain = DrainAsync(reader);
         await reopen.WaitAsync(s_timeout);
         manager.Log(Request(settings, "/after"));
         await manager.DisposeAsync().AsTask().WaitAsync(s_timeout);
