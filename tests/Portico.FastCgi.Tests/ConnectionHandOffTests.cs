@@ -304,6 +304,41 @@ public sealed class ConnectionHandOffTests
     }
 
     [Fact]
+    public async Task A_waiter_late_only_because_others_came_first_waits_on_while_connections_come_back()
+    {
+        await using var backend = new GatedBackend();
+        var clock = new ManualTimeProvider { ManualTimers = true };
+        await using var client = backend.Client(clock);
+        await backend.MakePoolOverflowAsync(client);
+
+        // A holds the connection; B and C wait. A's return serves B 4 ms in.
+        var a = backend.GetAsync(client);
+        await backend.WaitForRequestsAsync(1);
+        var b = backend.GetAsync(client);
+        var c = backend.GetAsync(client, "/c.php");
+        await Task.Delay(50);
+        clock.Advance(TimeSpan.FromMilliseconds(4));
+        backend.Release(1);
+        Assert.Equal("ok", await a);
+        await backend.WaitForRequestsAsync(1);
+
+        // The timer finds C 5 ms old, but a connection came back 1 ms ago: the queue moves, C waits on.
+        clock.Advance(TimeSpan.FromMilliseconds(1));
+        await Task.Delay(50);
+        Assert.False(c.IsCompleted);
+        Assert.Equal(2, backend.Server.AcceptedConnections);
+
+        // Nothing comes back for the next check (20 ms): C goes and connects.
+        clock.Advance(TimeSpan.FromMilliseconds(20));
+        await backend.WaitForRequestsAsync(1);
+        Assert.Equal(3, backend.Server.AcceptedConnections);
+        backend.Release(1);
+        backend.Release(1, "/c.php");
+        Assert.Equal("ok", await b);
+        Assert.Equal("ok", await c);
+    }
+
+    [Fact]
     public async Task Without_overflow_a_request_connects_at_once()
     {
         await using var backend = new GatedBackend();
