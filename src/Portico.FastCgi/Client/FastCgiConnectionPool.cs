@@ -162,7 +162,7 @@ public sealed class FastCgiConnectionPool : IAsyncDisposable
             // the throughput of one that mostly waits (a database, an API) when more clients than connections come.
             // So the pool grows by one connection every 50 ms while that helps; when it does not, the extra connection
             // queues behind busy workers and the starvation rule closes one again (measured under CPU-bound load:
-            // about 0.1% of requests connect).
+            // about 0.2% of requests connect).
             if (now - Volatile.Read(ref _lastConnect) > ProbeWaits * window)
             {
                 return null;
