@@ -20,7 +20,8 @@ internal enum FullQueuePolicy
 /// <para>
 /// <c>buffer=SIZE</c> / <c>flush=TIME</c> as nginx: data waits until the next line would not fit
 /// in SIZE, or it is older than TIME, or on reopen / flush / shutdown. Without a buffer every line
-/// is handed to the writer at once (lines that arrive while it writes go out in the next batch).
+/// goes out at once: written by the caller (below), or handed to the writer, where lines that arrive while it
+/// writes go out in the next batch.
 /// </para>
 /// <para>
 /// An unbuffered log in a regular file is written by the appending thread itself, with one write() per line while
