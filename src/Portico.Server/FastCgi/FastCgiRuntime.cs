@@ -4,6 +4,7 @@ using System.Globalization;
 using Portico.Config;
 using Portico.Config.Model;
 using Portico.FastCgi.Client;
+using Portico.Server.Hosting;
 using Portico.Server.Phases;
 using Portico.Server.Variables;
 
@@ -183,13 +184,21 @@ internal sealed class FastCgiRuntime
             }
 
             // nginx's fastcgi_connect_timeout is per location; a group's pools use the http-level value.
-            var pool = Pool(endPoint, upstream.Keepalive, upstream.KeepaliveTimeout, upstream.KeepaliveRequests, connectTimeout, time);
+            var pool = Pool(endPoint, KeptPerServer(upstream.Keepalive), upstream.KeepaliveTimeout, upstream.KeepaliveRequests, connectTimeout, time);
             peers.Add(new UpstreamPeer(peers.Count, endPoint, pool, server));
         }
 
         var key = upstream.HashKey is null ? null : CompiledValue.Compile(upstream.HashKey, scope);
         return new UpstreamGroup(upstream.Name, peers, upstream.Balancing, key, upstream.HashConsistent, time);
     }
+
+    /// <summary>
+    /// nginx's <c>keepalive N</c> is "the maximum number of idle keepalive connections to upstream servers that are
+    /// preserved in the cache of each worker process" (ngx_http_upstream_module). Portico's workers are its event
+    /// loops (see EventLoop), which share one pool per server: so the pool keeps N per loop, and a config moved
+    /// from nginx pins as many backend workers as it did there. In-process hosts (no EventLoop) count as one worker.
+    /// </summary>
+    private static int KeptPerServer(int keepalive) => keepalive * Math.Max(1, EventLoop.Threads);
 
     private static FastCgiConnectionPool Pool(FastCgiEndPoint endPoint, int keepalive, TimeSpan idleTimeout, int maxRequests, TimeSpan connectTimeout, TimeProvider time) =>
         s_pools.GetOrAdd(
