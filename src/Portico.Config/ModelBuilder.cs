@@ -23,6 +23,7 @@ internal static class ModelBuilder
             Prefix = options.Prefix,
             PidFile = main.PidFile,
             WorkerProcesses = main.WorkerProcesses,
+            WorkerProcessesAuto = main.WorkerProcessesAuto,
             ErrorLogs = errorLogs,
             Http = main.Http is null ? null : BuildHttp(main.Http, options, fileStart),
         };

@@ -131,6 +131,8 @@ internal static class PorticoCommand
             FilePath = config.FilePath,
             Prefix = config.Prefix,
             PidFile = config.PidFile,
+            WorkerProcesses = config.WorkerProcesses,
+            WorkerProcessesAuto = config.WorkerProcessesAuto,
             Http = config.Http,
             ErrorLogs = [new Portico.Config.Model.ErrorLogConfig(file, LogLevel.Error, SourceLocation.CommandLine)],
         };
@@ -198,7 +200,7 @@ internal static class PorticoCommand
 
         try
         {
-            EventLoop.Configure(loaded.Config.WorkerProcesses);
+            EventLoop.Configure(loaded.Config.WorkerProcesses, loaded.Config.WorkerProcessesAuto);
             host = await PorticoHost.StartAsync(loaded.Config).ConfigureAwait(false);
         }
         catch (ConfigException ex)

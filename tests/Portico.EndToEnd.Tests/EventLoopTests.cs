@@ -33,6 +33,23 @@ public sealed class EventLoopTests
     }
 
     [Fact]
+    public async Task An_error_log_given_with_e_keeps_worker_processes()
+    {
+        using var dir = new TempDir();
+        dir.Write("www/index.html", "hello");
+        var port = FreePort.Next();
+        var conf = dir.Write("site.conf", $"worker_processes 3;\nhttp {{ server {{ listen 127.0.0.1:{port}; root {dir.Path}/www; }} }}\n");
+        await using var portico = PorticoProcess.Start(dir.Path, "-p", dir.Path + "/", "-e", dir.Path + "/error.log", "-c", conf);
+        await portico.WaitForPortAsync(port);
+        for (var i = 0; i < 8; i++)
+        {
+            Assert.Equal(200, (await RawHttp.GetAsync(port, "/index.html")).Status);
+        }
+
+        Assert.Equal(3, CountThreads(portico.Pid, EventLoopThreadName));
+    }
+
+    [Fact]
     public async Task An_operator_environment_setting_wins_over_worker_processes()
     {
         using var dir = new TempDir();

@@ -12,6 +12,8 @@ internal sealed class MainBuilder
     public string? PidFile { get; set; }
 
     public int? WorkerProcesses { get; set; }
+
+    public bool WorkerProcessesAuto { get; set; }
     public List<ErrorLogConfig> ErrorLogs { get; } = [];
     public HttpBuilder? Http { get; set; }
 }

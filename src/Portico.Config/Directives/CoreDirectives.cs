@@ -22,6 +22,7 @@ internal static class CoreDirectives
         {
             if (d.Args[0] == "auto")
             {
+                ctx.Main.WorkerProcessesAuto = true;
                 return;
             }
 
@@ -31,6 +32,7 @@ internal static class CoreDirectives
                 0 => null, // nginx accepts 0 (a master without workers); a server that serves nothing helps no one, so: auto
                 var n => n,
             };
+            ctx.Main.WorkerProcessesAuto = ctx.Main.WorkerProcesses is null;
         })),
         new("worker_rlimit_nofile", DirectiveContext.Main, Arity.Take1, (ctx, d) => Once(ctx, d, () => Values.NumberArg(d))),
         new("user", DirectiveContext.Main, Arity.Take12, (ctx, d) => Once(ctx, d, () => { })),

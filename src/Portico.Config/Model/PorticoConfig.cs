@@ -20,6 +20,10 @@ public sealed class PorticoConfig
     /// default that keeps every core busy.</summary>
     public int? WorkerProcesses { get; init; }
 
+    /// <summary>True for <c>worker_processes auto</c> (or 0); false when the directive is absent, which for nginx
+    /// means one worker (upstream <c>keepalive</c> counts per worker: see Portico.Server's EventLoop.Workers).</summary>
+    public bool WorkerProcessesAuto { get; init; }
+
     /// <summary>Main-context <c>error_log</c> targets (absolute paths, or "stderr").</summary>
     public required IReadOnlyList<ErrorLogConfig> ErrorLogs { get; init; }
 

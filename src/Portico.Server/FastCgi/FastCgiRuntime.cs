@@ -196,9 +196,10 @@ internal sealed class FastCgiRuntime
     /// nginx's <c>keepalive N</c> is "the maximum number of idle keepalive connections to upstream servers that are
     /// preserved in the cache of each worker process" (ngx_http_upstream_module). Portico's workers are its event
     /// loops (see EventLoop), which share one pool per server: so the pool keeps N per loop, and a config moved
-    /// from nginx pins as many backend workers as it did there. In-process hosts (no EventLoop) count as one worker.
+    /// from nginx pins as many backend workers as it did there. Without <c>worker_processes</c> nginx runs one
+    /// worker, so N is kept in all (see EventLoop.Workers). In-process hosts (no EventLoop) count as one worker.
     /// </summary>
-    private static int KeptPerServer(int keepalive) => keepalive * Math.Max(1, EventLoop.Threads);
+    private static int KeptPerServer(int keepalive) => keepalive * Math.Max(1, EventLoop.Workers);
 
     private static FastCgiConnectionPool Pool(FastCgiEndPoint endPoint, int keepalive, TimeSpan idleTimeout, int maxRequests, TimeSpan connectTimeout, TimeProvider time) =>
         s_pools.GetOrAdd(

@@ -20,10 +20,18 @@ public static class EventLoop
     public static int Threads { get; private set; }
 
     /// <summary>
-    /// Must run before the process creates its first socket: the runtime reads both settings once. A value the
-    /// operator already put in the environment wins. <paramref name="workers"/> null means one per CPU.
+    /// The workers nginx would run for this config: the event-loop threads when <c>worker_processes</c> is set
+    /// (a number or <c>auto</c>), 1 when it is absent (nginx's default; Portico still runs one loop per CPU then).
+    /// Upstream <c>keepalive</c> counts per worker, as in nginx. 0 when <see cref="Configure"/> was not called.
     /// </summary>
-    public static void Configure(int? workers)
+    public static int Workers { get; private set; }
+
+    /// <summary>
+    /// Must run before the process creates its first socket: the runtime reads both settings once. A value the
+    /// operator already put in the environment wins. <paramref name="workers"/> null means one per CPU;
+    /// <paramref name="auto"/> says it was asked for (<c>worker_processes auto</c>) rather than left unset.
+    /// </summary>
+    public static void Configure(int? workers, bool auto = false)
     {
         var threads = workers ?? Environment.ProcessorCount;
         if (Environment.GetEnvironmentVariable(InlineVariable) is null)
@@ -41,5 +49,6 @@ public static class EventLoop
         }
 
         Threads = threads;
+        Workers = workers is not null || auto ? threads : 1;
     }
 }

@@ -3,16 +3,24 @@ namespace Portico.EndToEnd.Tests.FastCgi;
 /// <summary>
 /// <c>keepalive N</c> in an upstream keeps N idle connections per worker, as nginx's does ("preserved in the cache
 /// of each worker process", ngx_http_upstream_module); Portico's workers are its event loops (worker_processes).
+/// Without worker_processes nginx runs one worker, so the count is then kept in all.
 /// </summary>
 public sealed class KeepalivePerWorkerTests
 {
     private const int Burst = 4;
 
     [Theory]
-    [InlineData(1, 1)]
-    [InlineData(2, 2)]
-    public async Task An_upstream_keeps_keepalive_connections_per_worker(int workers, int expectedKept)
+    [InlineData("worker_processes 1;", 1)]
+    [InlineData("worker_processes 2;", 2)]
+    [InlineData("worker_processes auto;", -1)] // one per CPU
+    [InlineData("", 1)] // unset: nginx runs one worker (Portico still runs one event loop per CPU)
+    public async Task An_upstream_keeps_keepalive_connections_per_worker(string workers, int expectedKept)
     {
+        if (expectedKept < 0)
+        {
+            expectedKept = Math.Min(Burst, Environment.ProcessorCount);
+        }
+
         // Every request holds its connection until the whole burst has arrived, so each one opens its own; the
         // backend then answers all of them and keeps each connection open until the server closes it.
         var arrived = 0;
@@ -46,7 +54,7 @@ public sealed class KeepalivePerWorkerTests
         using var dir = new TempDir();
         var port = FreePort.Next();
         var conf = dir.Write("site.conf", $$"""
-            worker_processes {{workers}};
+            {{workers}}
             error_log {{dir.Path}}/error.log info;
             http {
                 access_log off;
