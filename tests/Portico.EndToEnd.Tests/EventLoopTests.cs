@@ -38,15 +38,17 @@ public sealed class EventLoopTests
         using var dir = new TempDir();
         dir.Write("www/index.html", "hello");
         var port = FreePort.Next();
-        var conf = dir.Write("site.conf", $"worker_processes 3;\nhttp {{ server {{ listen 127.0.0.1:{port}; root {dir.Path}/www; }} }}\n");
+        // Not the CPU count: that is what the loops would fall back to if the setting were lost.
+        var workers = Environment.ProcessorCount + 1;
+        var conf = dir.Write("site.conf", $"worker_processes {workers};\nhttp {{ server {{ listen 127.0.0.1:{port}; root {dir.Path}/www; }} }}\n");
         await using var portico = PorticoProcess.Start(dir.Path, "-p", dir.Path + "/", "-e", dir.Path + "/error.log", "-c", conf);
         await portico.WaitForPortAsync(port);
-        for (var i = 0; i < 8; i++)
+        for (var i = 0; i < 2 * workers + 2; i++)
         {
             Assert.Equal(200, (await RawHttp.GetAsync(port, "/index.html")).Status);
         }
 
-        Assert.Equal(3, CountThreads(portico.Pid, EventLoopThreadName));
+        Assert.Equal(workers, CountThreads(portico.Pid, EventLoopThreadName));
     }
 
     [Fact]
