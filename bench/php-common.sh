@@ -3,6 +3,29 @@
 #   php_fpm_conf DIR PORT CHILDREN     a static php-fpm pool on 127.0.0.1:PORT
 #   php_server_conf DIR NAME PORT FPM_PORT KEEPALIVE   an nginx-syntax config both servers run
 #                           (WORKERS=N|auto sets worker_processes, default 1; above 1 nginx needs its master process)
+#   php_bench_start PREFIX TOOL...  checks wrk, php-fpm and TOOLs, makes the scratch dir $work (removed at exit,
+#                           with every process whose pid file is in it), sets $fpm and $bin (PORTICO_BIN or
+#                           a fresh NativeAOT publish)
+php_bench_start() {
+  local prefix=$1 tool package; shift
+  for tool in wrk "$@"; do
+    package=$tool; [ "$tool" = perf ] && package=linux-perf
+    command -v "$tool" >/dev/null || { echo "$tool is not installed (apt-get install $package)"; exit 1; }
+  done
+  fpm=${PORTICO_PHP_FPM:-$(ls /usr/sbin/php-fpm* 2>/dev/null | sort | tail -1)}
+  [ -x "$fpm" ] || { echo "php-fpm is not installed"; exit 1; }
+  work=$(mktemp -d "/tmp/$prefix.XXXXXX")
+  trap php_bench_cleanup EXIT
+  bin=${PORTICO_BIN:-}
+  if [ -z "$bin" ]; then dotnet publish src/Portico -c Release -r linux-x64 -o "$work/bin" >/dev/null; bin="$work/bin/portico"; fi
+}
+
+php_bench_cleanup() {
+  for f in "$work"/*.pid; do [ -f "$f" ] && kill "$(cat "$f" 2>/dev/null)" 2>/dev/null || true; done
+  sleep 0.3
+  rm -rf "$work"
+}
+
 php_site() {
   mkdir -p "$1/www"
   echo '<?php echo "Hello, World!\n";' > "$1/www/hello.php"

@@ -9,22 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-5}
 conns=${2:-32}
-fpm=${PORTICO_PHP_FPM:-$(ls /usr/sbin/php-fpm* 2>/dev/null | sort | tail -1)}
-command -v perf >/dev/null || { echo "perf is not installed (apt-get install linux-perf)"; exit 1; }
-command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)"; exit 1; }
-[ -x "$fpm" ] || { echo "php-fpm is not installed"; exit 1; }
-work=$(mktemp -d /tmp/portico-syscalls.XXXXXX)
-cleanup() {
-  for f in "$work"/*.pid; do [ -f "$f" ] && kill "$(cat "$f" 2>/dev/null)" 2>/dev/null || true; done
-  sleep 0.3
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-bin=${PORTICO_BIN:-}
-if [ -z "$bin" ]; then dotnet publish src/Portico -c Release -r linux-x64 -o "$work/bin" >/dev/null; bin="$work/bin/portico"; fi
-
 . bench/php-common.sh
+php_bench_start portico-syscalls perf
 mkdir -p "$work/nginx/logs" "$work/portico"
 php_site "$work"
 fport=$((19700 + RANDOM % 200)); port=$((fport + 1))

@@ -20,21 +20,8 @@ secs=${1:-10}
 children=${2:-8}
 keepalive=${KEEPALIVE:-4}
 conns=${3:-32}
-fpm=${PORTICO_PHP_FPM:-$(ls /usr/sbin/php-fpm* 2>/dev/null | sort | tail -1)}
-work=$(mktemp -d /tmp/portico-phpbench.XXXXXX)
-cleanup() {
-  for f in "$work"/*.pid; do [ -f "$f" ] && kill "$(cat "$f" 2>/dev/null)" 2>/dev/null || true; done
-  sleep 0.3
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)"; exit 1; }
-[ -x "$fpm" ] || { echo "php-fpm is not installed"; exit 1; }
-bin=${PORTICO_BIN:-}
-if [ -z "$bin" ]; then dotnet publish src/Portico -c Release -r linux-x64 -o "$work/bin" >/dev/null; bin="$work/bin/portico"; fi
-
 . bench/php-common.sh
+php_bench_start portico-phpbench
 mkdir -p "$work/nginx/logs" "$work/portico"
 php_site "$work"
 fport=$((19100 + RANDOM % 500)); nport=$((fport + 1)); pport=$((fport + 2))
