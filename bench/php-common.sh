@@ -3,6 +3,7 @@
 #   php_fpm_conf DIR PORT CHILDREN     a static php-fpm pool on 127.0.0.1:PORT
 #   php_server_conf DIR NAME PORT FPM_PORT KEEPALIVE   an nginx-syntax config both servers run
 #                           (WORKERS=N|auto sets worker_processes, default 1; above 1 nginx needs its master process)
+#   php_one_server BASE     the site, server.conf on $port and a running php-fpm pool on $fport
 #   php_bench_start PREFIX TOOL...  checks wrk, php-fpm and TOOLs, makes the scratch dir $work (removed at exit,
 #                           with every process whose pid file is in it), sets $fpm and $bin (PORTICO_BIN or
 #                           a fresh NativeAOT publish)
@@ -18,6 +19,19 @@ php_bench_start() {
   trap php_bench_cleanup EXIT
   bin=${PORTICO_BIN:-}
   if [ -z "$bin" ]; then dotnet publish src/Portico -c Release -r linux-x64 -o "$work/bin" >/dev/null; bin="$work/bin/portico"; fi
+}
+
+# php_one_server BASE: the site, one config for whichever server runs (server.conf on $port) and a php-fpm pool of
+# 8 children on $fport (a free-ish port from BASE), started; for scripts that run the servers one at a time.
+php_one_server() {
+  mkdir -p "$work/nginx/logs" "$work/portico"
+  php_site "$work"
+  fport=$(($1 + RANDOM % 200)); port=$((fport + 1))
+  php_fpm_conf "$work" "$fport" 8 > "$work/fpm.conf"
+  php_server_conf "$work" server "$port" "$fport" 4 > "$work/server.conf"
+  "$fpm" --nodaemonize --fpm-config "$work/fpm.conf" $( [ "$(id -u)" = 0 ] && echo -R ) 2>/dev/null &
+  echo $! > "$work/fpm-master.pid"
+  sleep 1
 }
 
 php_bench_cleanup() {

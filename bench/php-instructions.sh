@@ -26,16 +26,11 @@ trap cleanup EXIT
 
 bin=${PORTICO_BIN:-}
 if [ -z "$bin" ]; then dotnet publish src/Portico -c Release -r linux-x64 -p:StripSymbols=false -o "$work/bin" >/dev/null; bin="$work/bin/portico"; fi
-cp "$bin" "$work/portico" && strip --strip-debug "$work/portico"
+cp "$bin" "$work/portico.bin" && strip --strip-debug "$work/portico.bin"
 
 . bench/php-common.sh
-mkdir -p "$work/nginx/logs" "$work/portico-prefix"
-php_site "$work"
-fport=$((19600 + RANDOM % 300)); port=$((fport + 1))
-php_fpm_conf "$work" "$fport" 8 > "$work/fpm.conf"
-php_server_conf "$work" server "$port" "$fport" 4 > "$work/server.conf"
-"$fpm" --nodaemonize --fpm-config "$work/fpm.conf" $( [ "$(id -u)" = 0 ] && echo -R ) 2>/dev/null &
-sleep 1
+php_one_server 19500
+mkdir -p "$work/portico-prefix"
 
 # count NAME PATH CMD...: instructions per request of one server for one URL.
 count() {
@@ -57,8 +52,8 @@ count() {
 
 np=$(count nginx hello.php /usr/sbin/nginx -p "$work/nginx/" -c "$work/server.conf" -e stderr)
 ns=$(count nginx hello.txt /usr/sbin/nginx -p "$work/nginx/" -c "$work/server.conf" -e stderr)
-pp=$(count portico hello.php "$work/portico" -p "$work/portico-prefix/" -c "$work/server.conf")
-ps=$(count portico hello.txt "$work/portico" -p "$work/portico-prefix/" -c "$work/server.conf")
+pp=$(count portico hello.php "$work/portico.bin" -p "$work/portico-prefix/" -c "$work/server.conf")
+ps=$(count portico hello.txt "$work/portico.bin" -p "$work/portico-prefix/" -c "$work/server.conf")
 printf '%-10s %12s %12s %14s\n' "" "hello.php" "hello.txt" "FastCGI part"
 printf '%-10s %12d %12d %14d\n' nginx "$np" "$ns" $((np - ns))
 printf '%-10s %12d %12d %14d\n' portico "$pp" "$ps" $((pp - ps))

@@ -11,14 +11,7 @@ secs=${1:-5}
 conns=${2:-32}
 . bench/php-common.sh
 php_bench_start portico-syscalls perf
-mkdir -p "$work/nginx/logs" "$work/portico"
-php_site "$work"
-fport=$((19700 + RANDOM % 200)); port=$((fport + 1))
-php_fpm_conf "$work" "$fport" 8 > "$work/fpm.conf"
-php_server_conf "$work" server "$port" "$fport" 4 > "$work/server.conf"
-"$fpm" --nodaemonize --fpm-config "$work/fpm.conf" $( [ "$(id -u)" = 0 ] && echo -R ) 2>/dev/null &
-echo $! > "$work/fpm-master.pid"
-sleep 1
+php_one_server 19700
 
 calls=(recvfrom sendto writev readv recvmsg sendmsg epoll_wait epoll_ctl getsockopt futex)
 events=$(printf 'syscalls:sys_enter_%s,' "${calls[@]}")
