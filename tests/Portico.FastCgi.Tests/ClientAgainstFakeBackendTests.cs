@@ -286,7 +286,7 @@ public sealed class ClientAgainstFakeBackendTests
             {
                 try
                 {
-                    held.Add(await FastCgiConnection.ConnectAsync(endPoint, TimeSpan.FromMilliseconds(300), TimeProvider.System, Serve.TestTimeout()));
+                    held.Add(await FastCgiConnection.ConnectAsync(endPoint, FastCgiConnector.Sockets, TimeSpan.FromMilliseconds(300), TimeProvider.System, Serve.TestTimeout()));
                 }
                 catch (FastCgiException ex)
                 {

@@ -1,5 +1,4 @@
 using System.IO.Pipelines;
-using System.Net;
 using System.Net.Sockets;
 
 namespace Portico.FastCgi.Client;
@@ -7,7 +6,7 @@ namespace Portico.FastCgi.Client;
 /// <summary>One socket to a FastCGI backend. Carries one request at a time (php-fpm does not multiplex).</summary>
 internal sealed class FastCgiConnection : IAsyncDisposable
 {
-    private readonly Socket _socket;
+    private readonly FastCgiSocket _socket;
 
     // Cancelled when a deadline fires or the exchange is abandoned: every socket operation of the connection
     // observes this one token, and a connection whose token was cancelled is never reused.
@@ -15,7 +14,7 @@ internal sealed class FastCgiConnection : IAsyncDisposable
     private int _disposed;
     private int _closeReported;
 
-    private FastCgiConnection(Socket socket, long createdTimestamp, TimeProvider timeProvider)
+    private FastCgiConnection(FastCgiSocket socket, long createdTimestamp, TimeProvider timeProvider)
     {
         _socket = socket;
         SocketReader = new SocketPipeReader(socket, bufferSize: 32 * 1024);
@@ -65,39 +64,22 @@ internal sealed class FastCgiConnection : IAsyncDisposable
     /// <summary>The pool that opened this connection; told once when the socket closes, to keep its count.</summary>
     internal FastCgiConnectionPool? Owner { get; set; }
 
-    public static async Task<FastCgiConnection> ConnectAsync(FastCgiEndPoint endPoint, TimeSpan timeout, TimeProvider timeProvider, CancellationToken cancellationToken)
+    public static async Task<FastCgiConnection> ConnectAsync(FastCgiEndPoint endPoint, FastCgiConnector connector, TimeSpan timeout, TimeProvider timeProvider, CancellationToken cancellationToken)
     {
-        var target = endPoint.ToSocketEndPoint();
-
-        // A literal address gets a socket of its own family: the dual-mode IPv6 socket .NET creates by default
-        // costs four more system calls per connect (IPV6_V6ONLY set and read back) for nothing.
-        var socket = target switch
-        {
-            UnixDomainSocketEndPoint => new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified),
-            IPEndPoint ip => new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true },
-            _ => new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true },
-        };
         using var timeoutCts = new CancellationTokenSource(timeout, timeProvider);
         using var linked = cancellationToken.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeoutCts.Token) : null;
         try
         {
-            await socket.ConnectAsync(target, linked?.Token ?? timeoutCts.Token).ConfigureAwait(false);
+            var socket = await connector.ConnectAsync(endPoint.ToSocketEndPoint(), linked?.Token ?? timeoutCts.Token).ConfigureAwait(false);
             return new FastCgiConnection(socket, timeProvider.GetTimestamp(), timeProvider);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            socket.Dispose();
             throw new FastCgiException(FastCgiErrorKind.ConnectTimeout, $"Connecting to FastCGI backend {endPoint} timed out after {timeout}.");
         }
         catch (SocketException ex)
         {
-            socket.Dispose();
             throw new FastCgiException(FastCgiErrorKind.ConnectFailed, $"Connecting to FastCGI backend {endPoint} failed: {ex.Message}", ex);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
         }
     }
 
@@ -109,7 +91,7 @@ internal sealed class FastCgiConnection : IAsyncDisposable
     {
         try
         {
-            if (IsDisposed || IoCancelled || !_socket.Connected)
+            if (IsDisposed || IoCancelled || !_socket.IsOpen)
             {
                 return false;
             }
@@ -125,7 +107,7 @@ internal sealed class FastCgiConnection : IAsyncDisposable
                 }
             }
 
-            return !probeSocket || !_socket.Poll(0, SelectMode.SelectRead);
+            return !probeSocket || !_socket.HasInputOrClosed();
         }
         catch (SocketException)
         {

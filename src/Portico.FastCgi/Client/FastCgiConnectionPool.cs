@@ -246,7 +246,7 @@ public sealed class FastCgiConnectionPool : IAsyncDisposable
         FastCgiConnection connection;
         try
         {
-            connection = await FastCgiConnection.ConnectAsync(EndPoint, connectTimeout ?? _options.ConnectTimeout, _options.TimeProvider, cancellationToken).ConfigureAwait(false);
+            connection = await FastCgiConnection.ConnectAsync(EndPoint, _options.Connector, connectTimeout ?? _options.ConnectTimeout, _options.TimeProvider, cancellationToken).ConfigureAwait(false);
         }
         catch
         {

@@ -29,4 +29,7 @@ public sealed class FastCgiPoolOptions
 
     /// <summary>Clock for idle expiry and connect timeout; inject a fake one in tests.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+    /// <summary>Opens the sockets: .NET's by default, the event loop's in the Portico server.</summary>
+    internal FastCgiConnector Connector { get; set; } = FastCgiConnector.Sockets;
 }

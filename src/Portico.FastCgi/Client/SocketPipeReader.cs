@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.IO.Pipelines;
-using System.Net.Sockets;
 
 namespace Portico.FastCgi.Client;
 
@@ -14,7 +13,7 @@ internal sealed class SocketPipeReader : PipeReader
 {
     private const int MaxBuffer = 1024 * 1024;
 
-    private readonly Socket _socket;
+    private readonly FastCgiSocket _socket;
     private byte[] _buffer;
     private int _start;
     private int _end;
@@ -22,7 +21,7 @@ internal sealed class SocketPipeReader : PipeReader
     private bool _endOfStream;
     private bool _completed;
 
-    public SocketPipeReader(Socket socket, int bufferSize)
+    public SocketPipeReader(FastCgiSocket socket, int bufferSize)
     {
         _socket = socket;
         _buffer = ArrayPool<byte>.Shared.Rent(bufferSize);
@@ -67,7 +66,7 @@ internal sealed class SocketPipeReader : PipeReader
     {
         ObjectDisposedException.ThrowIf(_completed, this);
         MakeRoom();
-        return _socket.ReceiveAsync(_buffer.AsMemory(_end), SocketFlags.None, cancellationToken);
+        return _socket.ReceiveAsync(_buffer.AsMemory(_end), cancellationToken);
     }
 
     /// <summary>Takes in the bytes a <see cref="ReceiveIntoBufferAsync"/> read (0: the backend closed its side).</summary>

@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.IO.Pipelines;
-using System.Net.Sockets;
 
 namespace Portico.FastCgi.Client;
 
@@ -12,12 +11,12 @@ namespace Portico.FastCgi.Client;
 /// </summary>
 internal sealed class SocketPipeWriter : PipeWriter
 {
-    private readonly Socket _socket;
+    private readonly FastCgiSocket _socket;
     private byte[] _buffer;
     private int _written;
     private bool _completed;
 
-    public SocketPipeWriter(Socket socket, int bufferSize)
+    public SocketPipeWriter(FastCgiSocket socket, int bufferSize)
     {
         _socket = socket;
         _buffer = ArrayPool<byte>.Shared.Rent(bufferSize);
@@ -78,7 +77,7 @@ internal sealed class SocketPipeWriter : PipeWriter
         {
             while (sent < _written)
             {
-                sent += await _socket.SendAsync(_buffer.AsMemory(sent, _written - sent), SocketFlags.None, cancellationToken).ConfigureAwait(false);
+                sent += await _socket.SendAsync(_buffer.AsMemory(sent, _written - sent), cancellationToken).ConfigureAwait(false);
             }
         }
         finally

@@ -211,6 +211,7 @@ internal sealed class FastCgiRuntime
                 MaxRequestsPerConnection = Math.Max(1, key.MaxRequests),
                 ConnectTimeout = key.ConnectTimeout,
                 TimeProvider = key.Time,
+                Connector = EventLoop.Loops is { } loops ? new Transport.LoopFastCgiConnector(loops) : FastCgiConnector.Sockets,
             }));
 
     private readonly record struct PoolKey(FastCgiEndPoint EndPoint, int Keepalive, TimeSpan IdleTimeout, int MaxRequests, TimeSpan ConnectTimeout, TimeProvider Time);

@@ -14,6 +14,8 @@ public static class EventLoop
 {
     private const string InlineVariable = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
     private const string ThreadCountVariable = "DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT";
+    private const string TransportVariable = "PORTICO_TRANSPORT";
+    private static Transport.EpollLoopGroup? s_loops;
 
     /// <summary>The event-loop threads in use, or 0 when <see cref="Configure"/> was not called
     /// (in-process hosts, e.g. tests, keep the runtime's thread-pool dispatch).</summary>
@@ -50,5 +52,17 @@ public static class EventLoop
 
         Threads = threads;
         Workers = workers is not null || auto ? threads : 1;
+        OwnLoops = OperatingSystem.IsLinux() && Environment.GetEnvironmentVariable(TransportVariable) != "sockets";
     }
+
+    /// <summary>
+    /// True when client connections and FastCGI connections run on Portico's own epoll loops
+    /// (<see cref="Transport.EpollLoop"/>) rather than .NET's socket engine: on Linux once <see cref="Configure"/>
+    /// ran, unless PORTICO_TRANSPORT=sockets asks for Kestrel's socket transport (a way back should a platform
+    /// misbehave; the two are tested alike).
+    /// </summary>
+    public static bool OwnLoops { get; private set; }
+
+    /// <summary>The loops (created at first use), or null when <see cref="OwnLoops"/> is off.</summary>
+    internal static Transport.EpollLoopGroup? Loops => OwnLoops ? s_loops ??= Transport.EpollLoopGroup.Shared(Threads) : null;
 }

@@ -77,6 +77,13 @@ public sealed class PorticoHost : IAsyncDisposable
             sockets.IOQueueCount = 0;
             sockets.CreateBoundListenSocket = CreateListenSocket;
         });
+        if (EventLoop.Loops is { } loops)
+        {
+            // Registered after UseSockets: Kestrel takes the last transport that can bind an endpoint.
+            builder.Services.AddSingleton<Microsoft.AspNetCore.Connections.IConnectionListenerFactory>(services =>
+                new Transport.LoopTransportFactory(loops, CreateListenSocket, services.GetRequiredService<Microsoft.AspNetCore.Connections.IMemoryPoolFactory<byte>>()));
+        }
+
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;

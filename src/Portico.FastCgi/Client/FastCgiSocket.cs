@@ -1,0 +1,79 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace Portico.FastCgi.Client;
+
+/// <summary>
+/// The byte stream a <see cref="FastCgiConnection"/> runs on. The library's own is a .NET <see cref="Socket"/>
+/// (<see cref="FastCgiConnector.Sockets"/>); a host with its own event loop (the Portico server) supplies one
+/// whose completions run on that loop. Failures surface as <see cref="SocketException"/>,
+/// <see cref="ObjectDisposedException"/> (closed) or <see cref="OperationCanceledException"/> (the token).
+/// </summary>
+internal abstract class FastCgiSocket : IDisposable
+{
+    /// <summary>Receives at least one byte, or 0 when the backend closed its side.</summary>
+    public abstract ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken);
+
+    /// <summary>Sends some of <paramref name="buffer"/> (at least one byte) and returns how much.</summary>
+    public abstract ValueTask<int> SendAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken);
+
+    /// <summary>False once closed.</summary>
+    public abstract bool IsOpen { get; }
+
+    /// <summary>True when a read would not wait: bytes arrived or the backend closed (poll(2) for POLLIN).</summary>
+    public abstract bool HasInputOrClosed();
+
+    public abstract void Dispose();
+}
+
+/// <summary>Opens the <see cref="FastCgiSocket"/>s of a pool.</summary>
+internal abstract class FastCgiConnector
+{
+    /// <summary>.NET sockets: completions run where the runtime's socket engine runs them.</summary>
+    public static FastCgiConnector Sockets { get; } = new SocketConnector();
+
+    /// <summary>Connects; a refusal is a <see cref="SocketException"/>, the token's cancellation an
+    /// <see cref="OperationCanceledException"/>.</summary>
+    public abstract ValueTask<FastCgiSocket> ConnectAsync(EndPoint target, CancellationToken cancellationToken);
+
+    private sealed class SocketConnector : FastCgiConnector
+    {
+        public override async ValueTask<FastCgiSocket> ConnectAsync(EndPoint target, CancellationToken cancellationToken)
+        {
+            // A literal address gets a socket of its own family: the dual-mode IPv6 socket .NET creates by default
+            // costs four more system calls per connect (IPV6_V6ONLY set and read back) for nothing.
+            var socket = target switch
+            {
+                UnixDomainSocketEndPoint => new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified),
+                IPEndPoint ip => new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true },
+                _ => new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true },
+            };
+            try
+            {
+                await socket.ConnectAsync(target, cancellationToken).ConfigureAwait(false);
+                return new NetFastCgiSocket(socket);
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+        }
+    }
+}
+
+/// <summary>A .NET <see cref="Socket"/> as a <see cref="FastCgiSocket"/>.</summary>
+internal sealed class NetFastCgiSocket(Socket socket) : FastCgiSocket
+{
+    public override ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken) =>
+        socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken);
+
+    public override ValueTask<int> SendAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken) =>
+        socket.SendAsync(buffer, SocketFlags.None, cancellationToken);
+
+    public override bool IsOpen => socket.Connected;
+
+    public override bool HasInputOrClosed() => socket.Poll(0, SelectMode.SelectRead);
+
+    public override void Dispose() => socket.Dispose();
+}

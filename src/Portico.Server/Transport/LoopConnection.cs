@@ -1,0 +1,308 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace Portico.Server.Transport;
+
+/// <summary>
+/// A client connection as Kestrel sees it: two pipes over a <see cref="LoopSocket"/>. The receive side reads
+/// into the input pipe when epoll says bytes came, and its flush runs Kestrel's parser and the request inline on
+/// the loop thread; the send side writes what Kestrel flushes to the output pipe at once, on the flushing thread,
+/// and waits for epoll only when the socket buffer is full. The lifecycle follows Kestrel's socket transport
+/// (SocketConnection): the connection is closed for Kestrel when the receive side ends (the client's FIN or an
+/// error), and the socket is shut down and closed when the send side ends or the connection is aborted.
+/// </summary>
+internal sealed class LoopConnection : ConnectionContext,
+    IConnectionIdFeature, IConnectionTransportFeature, IConnectionItemsFeature, IMemoryPoolFeature, IConnectionLifetimeFeature, IConnectionEndPointFeature
+{
+    private const int MinimumReceiveBuffer = 2048;
+    private static long s_ids;
+
+    private readonly LoopSocket _socket;
+    private readonly Pipe _input;
+    private readonly Pipe _output;
+    private readonly CancellationTokenSource _closedSource = new();
+    private readonly TaskCompletionSource _closedFired = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Lock _shutdownLock = new();
+    private readonly FeatureCollection _features = new(6);
+    private IDictionary<object, object?>? _items;
+    private string? _id;
+    private Task? _processing;
+    private bool _closedSignalled;
+    private volatile bool _socketShut;
+    private volatile Exception? _shutdownReason;
+
+    public LoopConnection(LoopSocket socket, MemoryPool<byte> pool, EndPoint? local, EndPoint? remote)
+    {
+        _socket = socket;
+        MemoryPool = pool;
+        LocalEndPoint = local;
+        RemoteEndPoint = remote;
+
+        // Kestrel's socket transport defaults (MaxReadBufferSize 1 MB, MaxWriteBufferSize 64 KB); every
+        // continuation inline: the loop thread is the only scheduler (UnsafePreferInlineScheduling).
+        var segment = Math.Min(pool.MaxBufferSize, 4096);
+        _input = new Pipe(new PipeOptions(pool, PipeScheduler.Inline, PipeScheduler.Inline, 1024 * 1024, 512 * 1024, segment, useSynchronizationContext: false));
+        _output = new Pipe(new PipeOptions(pool, PipeScheduler.Inline, PipeScheduler.Inline, 64 * 1024, 32 * 1024, segment, useSynchronizationContext: false));
+        Transport = new DuplexPipe(_input.Reader, _output.Writer);
+        ConnectionClosed = _closedSource.Token;
+
+        _features.Set<IConnectionIdFeature>(this);
+        _features.Set<IConnectionTransportFeature>(this);
+        _features.Set<IConnectionItemsFeature>(this);
+        _features.Set<IMemoryPoolFeature>(this);
+        _features.Set<IConnectionLifetimeFeature>(this);
+        _features.Set<IConnectionEndPointFeature>(this);
+    }
+
+    public override string ConnectionId
+    {
+        get => _id ??= "L" + Interlocked.Increment(ref s_ids).ToString("x", System.Globalization.CultureInfo.InvariantCulture);
+        set => _id = value;
+    }
+
+    public override IFeatureCollection Features => _features;
+
+    public override IDictionary<object, object?> Items
+    {
+        get => _items ??= new ConnectionItems();
+        set => _items = value;
+    }
+
+    public override IDuplexPipe Transport { get; set; }
+
+    public MemoryPool<byte> MemoryPool { get; }
+
+    public override CancellationToken ConnectionClosed { get; set; }
+
+    public override EndPoint? LocalEndPoint { get; set; }
+
+    public override EndPoint? RemoteEndPoint { get; set; }
+
+    /// <summary>Starts both sides; called on the loop that owns the socket.</summary>
+    public void Start() => _processing = RunAsync();
+
+    public override void Abort(ConnectionAbortedException abortReason)
+    {
+        // As Kestrel's socket transport: shut the socket down first (so the reason is the abort), then stop the
+        // send loop.
+        Shutdown(abortReason);
+        _output.Reader.CancelPendingRead();
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        Transport.Input.Complete();
+        Transport.Output.Complete();
+        if (_processing is not null)
+        {
+            await _processing.ConfigureAwait(false);
+        }
+
+        _closedSource.Dispose();
+        await base.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private async Task RunAsync()
+    {
+        var receiving = ReceiveAsync();
+        var sending = SendAsync();
+        await receiving.ConfigureAwait(false);
+        await sending.ConfigureAwait(false);
+    }
+
+    private async Task ReceiveAsync()
+    {
+        Exception? error = null;
+        var input = _input.Writer;
+        try
+        {
+            while (true)
+            {
+                await _socket.WaitReadableAsync().ConfigureAwait(false);
+
+                // Memory is taken only once bytes are known to be there (Kestrel's WaitForDataBeforeAllocatingBuffer).
+                var memory = input.GetMemory(MinimumReceiveBuffer);
+                var received = _socket.TryReceive(memory.Span);
+                if (received < 0)
+                {
+                    continue;
+                }
+
+                if (received == 0)
+                {
+                    break;
+                }
+
+                input.Advance(received);
+                var flushed = await input.FlushAsync().ConfigureAwait(false);
+                if (flushed.IsCompleted || flushed.IsCanceled)
+                {
+                    break;
+                }
+            }
+        }
+        catch (SocketException ex) when (ex.SocketErrorCode is SocketError.ConnectionReset or SocketError.Shutdown)
+        {
+            error = new ConnectionResetException(ex.Message, ex);
+        }
+        catch (Exception ex)
+        {
+            error = ex;
+        }
+        finally
+        {
+            input.Complete(_shutdownReason ?? error);
+            FireConnectionClosed();
+            await _closedFired.Task.ConfigureAwait(false);
+        }
+    }
+
+    private async Task SendAsync()
+    {
+        Exception? shutdownReason = null;
+        Exception? unexpected = null;
+        var output = _output.Reader;
+        try
+        {
+            while (true)
+            {
+                var result = await output.ReadAsync().ConfigureAwait(false);
+                if (result.IsCanceled)
+                {
+                    break;
+                }
+
+                var buffer = result.Buffer;
+                if (!buffer.IsEmpty)
+                {
+                    await _socket.SendAllAsync(buffer).ConfigureAwait(false);
+                }
+
+                output.AdvanceTo(buffer.End);
+                if (result.IsCompleted)
+                {
+                    break;
+                }
+            }
+        }
+        catch (SocketException ex) when (ex.SocketErrorCode is SocketError.ConnectionReset or SocketError.Shutdown)
+        {
+            shutdownReason = new ConnectionResetException(ex.Message, ex);
+        }
+        catch (Exception ex) when (ex is ObjectDisposedException or SocketException)
+        {
+            shutdownReason = ex;
+        }
+        catch (Exception ex)
+        {
+            shutdownReason = ex;
+            unexpected = ex;
+        }
+        finally
+        {
+            Shutdown(shutdownReason);
+            output.Complete(unexpected);
+
+            // A receive paused on a full input pipe must see the end too.
+            _input.Writer.CancelPendingFlush();
+        }
+    }
+
+    private void FireConnectionClosed()
+    {
+        if (_closedSignalled)
+        {
+            return;
+        }
+
+        _closedSignalled = true;
+
+        // Off the loop, as Kestrel's transport does: the token's callbacks run request-abort code.
+        ThreadPool.UnsafeQueueUserWorkItem(static state =>
+        {
+            try
+            {
+                state._closedSource.Cancel();
+            }
+            catch (AggregateException ex)
+            {
+                LoopFailures.Report(ex);
+            }
+
+            state._closedFired.TrySetResult();
+        }, this, preferLocal: false);
+    }
+
+    private void Shutdown(Exception? reason)
+    {
+        lock (_shutdownLock)
+        {
+            if (_socketShut)
+            {
+                return;
+            }
+
+            _socketShut = true;
+            _shutdownReason = reason ?? new ConnectionAbortedException("The connection's send side completed.");
+        }
+
+        // Graceful even for aborts, as Kestrel: the client sees a FIN after everything sent. Outside the lock:
+        // closing fails the pending receive, whose continuation runs here.
+        _socket.Shutdown(LinuxSockets.SHUT_RDWR);
+        _socket.Dispose();
+    }
+
+    string IConnectionIdFeature.ConnectionId
+    {
+        get => ConnectionId;
+        set => ConnectionId = value;
+    }
+
+    IDuplexPipe IConnectionTransportFeature.Transport
+    {
+        get => Transport;
+        set => Transport = value;
+    }
+
+    IDictionary<object, object?> IConnectionItemsFeature.Items
+    {
+        get => Items;
+        set => Items = value;
+    }
+
+    CancellationToken IConnectionLifetimeFeature.ConnectionClosed
+    {
+        get => ConnectionClosed;
+        set => ConnectionClosed = value;
+    }
+
+    void IConnectionLifetimeFeature.Abort() => Abort(new ConnectionAbortedException("The connection was aborted by the application."));
+
+    EndPoint? IConnectionEndPointFeature.LocalEndPoint
+    {
+        get => LocalEndPoint;
+        set => LocalEndPoint = value;
+    }
+
+    EndPoint? IConnectionEndPointFeature.RemoteEndPoint
+    {
+        get => RemoteEndPoint;
+        set => RemoteEndPoint = value;
+    }
+
+    private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
+    {
+        public PipeReader Input { get; } = input;
+
+        public PipeWriter Output { get; } = output;
+    }
+
+    private sealed class ConnectionItems : Dictionary<object, object?>
+    {
+    }
+}

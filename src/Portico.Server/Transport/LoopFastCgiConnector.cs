@@ -1,0 +1,27 @@
+using System.Net;
+using Portico.FastCgi.Client;
+
+namespace Portico.Server.Transport;
+
+/// <summary>FastCGI connections on the event loop of the request that opens them: the backend's answer wakes
+/// the thread that will write it to the client.</summary>
+internal sealed class LoopFastCgiConnector(EpollLoopGroup loops) : FastCgiConnector
+{
+    public override async ValueTask<FastCgiSocket> ConnectAsync(EndPoint target, CancellationToken cancellationToken) =>
+        new Connection(await LoopSocket.ConnectAsync(target, loops.Pick(), cancellationToken).ConfigureAwait(false));
+
+    private sealed class Connection(LoopSocket socket) : FastCgiSocket
+    {
+        public override ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken) =>
+            socket.ReceiveAsync(buffer, cancellationToken);
+
+        public override ValueTask<int> SendAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken) =>
+            socket.SendAsync(buffer, cancellationToken);
+
+        public override bool IsOpen => !socket.IsClosed;
+
+        public override bool HasInputOrClosed() => socket.HasInputOrClosed();
+
+        public override void Dispose() => socket.Dispose();
+    }
+}

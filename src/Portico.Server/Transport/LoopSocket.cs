@@ -1,0 +1,510 @@
+using System.Buffers;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using static Portico.Server.Transport.LinuxSockets;
+
+namespace Portico.Server.Transport;
+
+/// <summary>
+/// A non-blocking stream socket on an <see cref="EpollLoop"/>, registered edge-triggered for both directions.
+/// Like nginx (ngx_unix_recv with EPOLLRDHUP), it remembers when a direction was drained (EAGAIN, or a read
+/// shorter than the buffer) and waits for the next event before trying again, so a request costs one recv()
+/// per burst of bytes instead of an attempt that fails with EAGAIN first. Reads and writes may come from any
+/// thread (one reader and one writer at a time); the descriptor is closed only when no system call is using
+/// it, so a racing close can never hit a descriptor number the kernel has given to someone else.
+/// </summary>
+internal sealed class LoopSocket : IEpollHandler, IDisposable
+{
+    private const int MaxVectors = 32;
+
+    private readonly int _fd;
+    private readonly ulong _token;
+    private readonly ReadinessWaiter _read = new();
+    private readonly ReadinessWaiter _write = new();
+    private int _users = 1;
+    private int _closed;
+    private int _released;
+    private MemoryHandle[]? _pins;
+
+    public LoopSocket(int fd, EpollLoop loop)
+    {
+        _fd = fd;
+        Loop = loop;
+        _token = loop.Register(fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, this);
+    }
+
+    public EpollLoop Loop { get; }
+
+    public int Descriptor => _fd;
+
+    public bool IsClosed => Volatile.Read(ref _closed) != 0;
+
+    public bool IsReadable => _read.IsReady;
+
+    public static ObjectDisposedException ClosedException() => new(nameof(LoopSocket));
+
+    void IEpollHandler.OnEvents(uint events)
+    {
+        if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0)
+        {
+            _read.Signal();
+        }
+
+        if ((events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) != 0)
+        {
+            _write.Signal();
+        }
+    }
+
+    /// <summary>Waits until the socket may have bytes (or an end) to read.</summary>
+    public ValueTask WaitReadableAsync(CancellationToken cancellationToken = default) =>
+        _read.IsReady ? default : _read.WaitAsync(this, cancellationToken);
+
+    /// <summary>One recv(): the count (0 at the peer's end), or -1 when nothing was there.</summary>
+    public unsafe int TryReceive(Span<byte> buffer)
+    {
+        var sequence = Volatile.Read(ref _read.Sequence);
+        Enter();
+        nint received;
+        int errno;
+        try
+        {
+            do
+            {
+                fixed (byte* pointer = buffer)
+                {
+                    received = Recv(_fd, pointer, (nuint)buffer.Length, 0);
+                }
+
+                errno = received < 0 ? Marshal.GetLastPInvokeError() : 0;
+            }
+            while (errno == EINTR);
+        }
+        finally
+        {
+            Exit();
+        }
+
+        if (received > 0)
+        {
+            if (received < buffer.Length)
+            {
+                _read.Drained(sequence);
+            }
+
+            return (int)received;
+        }
+
+        if (received == 0)
+        {
+            return 0;
+        }
+
+        if (errno == EAGAIN)
+        {
+            _read.Drained(sequence);
+            return -1;
+        }
+
+        throw SocketErrors.Exception(errno);
+    }
+
+    public ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        if (_read.IsReady)
+        {
+            var received = TryReceive(buffer.Span);
+            if (received >= 0)
+            {
+                return new ValueTask<int>(received);
+            }
+        }
+
+        return ReceiveWhenReadableAsync(buffer, cancellationToken);
+    }
+
+    private async ValueTask<int> ReceiveWhenReadableAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            await _read.WaitAsync(this, cancellationToken).ConfigureAwait(false);
+            var received = TryReceive(buffer.Span);
+            if (received >= 0)
+            {
+                return received;
+            }
+        }
+    }
+
+    /// <summary>One send(): the count, or -1 when the socket buffer is full.</summary>
+    public unsafe int TrySend(ReadOnlySpan<byte> buffer)
+    {
+        var sequence = Volatile.Read(ref _write.Sequence);
+        Enter();
+        nint sent;
+        int errno;
+        try
+        {
+            do
+            {
+                fixed (byte* pointer = buffer)
+                {
+                    sent = Send(_fd, pointer, (nuint)buffer.Length, MSG_NOSIGNAL);
+                }
+
+                errno = sent < 0 ? Marshal.GetLastPInvokeError() : 0;
+            }
+            while (errno == EINTR);
+        }
+        finally
+        {
+            Exit();
+        }
+
+        if (sent >= 0)
+        {
+            if (sent < buffer.Length)
+            {
+                _write.Drained(sequence);
+            }
+
+            return (int)sent;
+        }
+
+        if (errno == EAGAIN)
+        {
+            _write.Drained(sequence);
+            return -1;
+        }
+
+        throw SocketErrors.Exception(errno);
+    }
+
+    public ValueTask<int> SendAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken)
+    {
+        if (_write.IsReady)
+        {
+            var sent = TrySend(buffer.Span);
+            if (sent > 0)
+            {
+                return new ValueTask<int>(sent);
+            }
+        }
+
+        return SendWhenWritableAsync(buffer, cancellationToken);
+    }
+
+    private async ValueTask<int> SendWhenWritableAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            await _write.WaitAsync(this, cancellationToken).ConfigureAwait(false);
+            var sent = TrySend(buffer.Span);
+            if (sent > 0)
+            {
+                return sent;
+            }
+        }
+    }
+
+    /// <summary>Sends all of <paramref name="buffer"/>: writev(2) over its segments, waiting while the socket
+    /// buffer is full.</summary>
+    public ValueTask SendAllAsync(ReadOnlySequence<byte> buffer)
+    {
+        if (_write.IsReady)
+        {
+            var sent = TrySendSequence(buffer);
+            if (sent == buffer.Length)
+            {
+                return default;
+            }
+
+            buffer = buffer.Slice(sent);
+        }
+
+        return SendRestAsync(buffer);
+    }
+
+    private async ValueTask SendRestAsync(ReadOnlySequence<byte> buffer)
+    {
+        while (!buffer.IsEmpty)
+        {
+            await _write.WaitAsync(this, CancellationToken.None).ConfigureAwait(false);
+            buffer = buffer.Slice(TrySendSequence(buffer));
+        }
+    }
+
+    /// <summary>writev() until everything went or the socket buffer is full; returns the bytes sent.</summary>
+    private long TrySendSequence(in ReadOnlySequence<byte> buffer)
+    {
+        if (buffer.IsSingleSegment)
+        {
+            long total = 0;
+            var span = buffer.FirstSpan;
+            while (total < span.Length)
+            {
+                var sent = TrySend(span[(int)total..]);
+                if (sent < 0)
+                {
+                    break;
+                }
+
+                total += sent;
+            }
+
+            return total;
+        }
+
+        long done = 0;
+        var rest = buffer;
+        while (!rest.IsEmpty)
+        {
+            var sent = WritevOnce(rest);
+            if (sent < 0)
+            {
+                break;
+            }
+
+            done += sent;
+            rest = rest.Slice(sent);
+        }
+
+        return done;
+    }
+
+    private unsafe long WritevOnce(in ReadOnlySequence<byte> buffer)
+    {
+        var pins = _pins ??= new MemoryHandle[MaxVectors];
+        var vectors = stackalloc IoVector[MaxVectors];
+        var count = 0;
+        long length = 0;
+        foreach (var segment in buffer)
+        {
+            if (segment.IsEmpty)
+            {
+                continue;
+            }
+
+            pins[count] = segment.Pin();
+            vectors[count].Base = (byte*)pins[count].Pointer;
+            vectors[count].Length = (nuint)segment.Length;
+            length += segment.Length;
+            if (++count == MaxVectors)
+            {
+                break;
+            }
+        }
+
+        var sequence = Volatile.Read(ref _write.Sequence);
+        nint sent;
+        int errno;
+        Enter();
+        try
+        {
+            do
+            {
+                sent = Writev(_fd, vectors, count);
+                errno = sent < 0 ? Marshal.GetLastPInvokeError() : 0;
+            }
+            while (errno == EINTR);
+        }
+        finally
+        {
+            Exit();
+            for (var i = 0; i < count; i++)
+            {
+                pins[i].Dispose();
+                pins[i] = default;
+            }
+        }
+
+        if (sent >= 0)
+        {
+            if (sent < length)
+            {
+                _write.Drained(sequence);
+            }
+
+            return sent;
+        }
+
+        if (errno == EAGAIN)
+        {
+            _write.Drained(sequence);
+            return -1;
+        }
+
+        throw SocketErrors.Exception(errno);
+    }
+
+    /// <summary>poll(2) with no wait: true when bytes or the peer's end are waiting. Skipped (false) while no
+    /// event came since the last drain: nothing can be there then.</summary>
+    public unsafe bool HasInputOrClosed()
+    {
+        if (IsClosed)
+        {
+            return true;
+        }
+
+        if (!_read.IsReady)
+        {
+            return false;
+        }
+
+        var poll = new PollFd { Fd = _fd, Events = POLLIN };
+        Enter();
+        try
+        {
+            return LinuxSockets.Poll(&poll, 1, 0) != 0;
+        }
+        finally
+        {
+            Exit();
+        }
+    }
+
+    /// <summary>shutdown(2): ends one or both directions; pending waits see the end through their events.</summary>
+    public unsafe void Shutdown(int how)
+    {
+        if (!TryEnter())
+        {
+            return;
+        }
+
+        try
+        {
+            LinuxSockets.Shutdown(_fd, how);
+        }
+        finally
+        {
+            Exit();
+        }
+    }
+
+    /// <summary>Connects a new socket of <paramref name="target"/>'s family, on <paramref name="loop"/>.</summary>
+    public static async ValueTask<LoopSocket> ConnectAsync(EndPoint target, EpollLoop loop, CancellationToken cancellationToken)
+    {
+        var address = target.Serialize();
+        var family = target.AddressFamily switch
+        {
+            AddressFamily.InterNetwork => AF_INET,
+            AddressFamily.InterNetworkV6 => AF_INET6,
+            AddressFamily.Unix => AF_UNIX,
+            _ => throw new NotSupportedException($"Cannot connect to {target}."),
+        };
+        var fd = OpenSocket(family);
+        LoopSocket socket;
+        try
+        {
+            socket = new LoopSocket(fd, loop);
+        }
+        catch
+        {
+            Close(fd);
+            throw;
+        }
+
+        try
+        {
+            // Not writable until the kernel says the connect finished.
+            socket._write.Drained(Volatile.Read(ref socket._write.Sequence));
+            var errno = StartConnect(fd, address);
+            if (errno != 0)
+            {
+                if (errno != EINPROGRESS && errno != EINTR)
+                {
+                    throw SocketErrors.Exception(errno);
+                }
+
+                await socket._write.WaitAsync(socket, cancellationToken).ConfigureAwait(false);
+                var error = PendingError(fd);
+                if (error != 0)
+                {
+                    throw SocketErrors.Exception(error);
+                }
+            }
+
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    private static unsafe int OpenSocket(int family)
+    {
+        var fd = LinuxSockets.Socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+        {
+            throw SocketErrors.Exception(Marshal.GetLastPInvokeError());
+        }
+
+        if (family != AF_UNIX)
+        {
+            var one = 1;
+            SetSockOpt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(int));
+        }
+
+        return fd;
+    }
+
+    /// <summary>connect(2) without waiting: 0 when connected at once, else errno (EINPROGRESS: wait writable).</summary>
+    private static unsafe int StartConnect(int fd, SocketAddress address)
+    {
+        using var pin = address.Buffer.Pin();
+        return LinuxSockets.Connect(fd, pin.Pointer, address.Size) == 0 ? 0 : Marshal.GetLastPInvokeError();
+    }
+
+    /// <summary>SO_ERROR: how a connect that was in progress ended.</summary>
+    private static unsafe int PendingError(int fd)
+    {
+        int error = 0, length = sizeof(int);
+        return GetSockOpt(fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0 ? error : Marshal.GetLastPInvokeError();
+    }
+
+    /// <summary>Closes: pending waits fail at once, the descriptor goes when the last system call returns.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _closed, 1) != 0)
+        {
+            return;
+        }
+
+        Loop.Unregister(_token);
+        var error = ClosedException();
+        _read.Fail(error);
+        _write.Fail(error);
+        Exit();
+    }
+
+    private void Enter()
+    {
+        if (!TryEnter())
+        {
+            throw ClosedException();
+        }
+    }
+
+    private bool TryEnter()
+    {
+        Interlocked.Increment(ref _users);
+        if (Volatile.Read(ref _closed) != 0)
+        {
+            Exit();
+            return false;
+        }
+
+        return true;
+    }
+
+    private void Exit()
+    {
+        if (Interlocked.Decrement(ref _users) == 0 && Interlocked.Exchange(ref _released, 1) == 0)
+        {
+            LinuxSockets.Close(_fd);
+        }
+    }
+}
