@@ -116,7 +116,7 @@ internal static class FastCgiContent
             state.HeaderRead = false;
             try
             {
-                response = await new FastCgiClient(peer.Pool, fcgi.ClientOptions).SendAsync(request, aborted).ConfigureAwait(false);
+                response = await new FastCgiClient(peer.PoolFor(ctx.Worker), fcgi.ClientOptions).SendAsync(request, aborted).ConfigureAwait(false);
             }
             catch (FastCgiException ex)
             {

@@ -158,8 +158,8 @@ internal sealed class FastCgiRuntime
     private UpstreamGroup Implicit(FastCgiEndPoint endPoint, TimeSpan connectTimeout)
     {
         // An implicit upstream has no "keepalive": nginx caches no connection for it, even with fastcgi_keep_conn.
-        var pool = Pool(endPoint, keepalive: 0, TimeSpan.FromSeconds(60), 1000, connectTimeout, _time);
-        return new UpstreamGroup(endPoint.ToString(), [new UpstreamPeer(0, endPoint, pool, null)], UpstreamBalancing.RoundRobin, null, false, _time);
+        var pools = Pools(endPoint, keepalive: 0, TimeSpan.FromSeconds(60), 1000, connectTimeout, _time);
+        return new UpstreamGroup(endPoint.ToString(), [new UpstreamPeer(0, endPoint, pools, null)], UpstreamBalancing.RoundRobin, null, false, _time);
     }
 
     private static UpstreamGroup BuildGroup(UpstreamConfig upstream, VariableScope scope, TimeSpan connectTimeout, TimeProvider time)
@@ -184,8 +184,8 @@ internal sealed class FastCgiRuntime
             }
 
             // nginx's fastcgi_connect_timeout is per location; a group's pools use the http-level value.
-            var pool = Pool(endPoint, KeptPerServer(upstream.Keepalive), upstream.KeepaliveTimeout, upstream.KeepaliveRequests, connectTimeout, time);
-            peers.Add(new UpstreamPeer(peers.Count, endPoint, pool, server));
+            var pools = Pools(endPoint, upstream.Keepalive, upstream.KeepaliveTimeout, upstream.KeepaliveRequests, connectTimeout, time);
+            peers.Add(new UpstreamPeer(peers.Count, endPoint, pools, server));
         }
 
         var key = upstream.HashKey is null ? null : CompiledValue.Compile(upstream.HashKey, scope);
@@ -195,15 +195,32 @@ internal sealed class FastCgiRuntime
     /// <summary>
     /// nginx's <c>keepalive N</c> is "the maximum number of idle keepalive connections to upstream servers that are
     /// preserved in the cache of each worker process" (ngx_http_upstream_module). Portico's workers are its event
-    /// loops (see EventLoop), which share one pool per server: so the pool keeps N per loop, and a config moved
-    /// from nginx pins as many backend workers as it did there. Without <c>worker_processes</c> nginx runs one
-    /// worker, so N is kept in all (see EventLoop.Workers). In-process hosts (no EventLoop) count as one worker.
+    /// loops (see EventLoop). On its own loops each worker has a pool of its own keeping N, as an nginx worker's
+    /// cache does: a request, its FastCGI connection and the answer stay on one thread. On Kestrel's socket
+    /// transport the loops share one pool keeping N per loop. Either way a config moved from nginx pins as many
+    /// backend workers as it did there. Without <c>worker_processes</c> nginx runs one worker, so N is kept in
+    /// all, in one pool (see EventLoop.Workers). In-process hosts (no EventLoop) count as one worker.
     /// </summary>
-    private static int KeptPerServer(int keepalive) => keepalive * Math.Max(1, EventLoop.Workers);
+    private static FastCgiConnectionPool[] Pools(FastCgiEndPoint endPoint, int keepalive, TimeSpan idleTimeout, int maxRequests, TimeSpan connectTimeout, TimeProvider time)
+    {
+        var workers = Math.Max(1, EventLoop.Workers);
+        if (EventLoop.Loops is { } loops && workers > 1 && workers == loops.Loops.Length)
+        {
+            var perLoop = new FastCgiConnectionPool[workers];
+            for (var i = 0; i < workers; i++)
+            {
+                perLoop[i] = Pool(new PoolKey(endPoint, keepalive, idleTimeout, maxRequests, connectTimeout, time, i));
+            }
 
-    private static FastCgiConnectionPool Pool(FastCgiEndPoint endPoint, int keepalive, TimeSpan idleTimeout, int maxRequests, TimeSpan connectTimeout, TimeProvider time) =>
+            return perLoop;
+        }
+
+        return [Pool(new PoolKey(endPoint, keepalive * workers, idleTimeout, maxRequests, connectTimeout, time, Loop: -1))];
+    }
+
+    private static FastCgiConnectionPool Pool(PoolKey key) =>
         s_pools.GetOrAdd(
-            new PoolKey(endPoint, keepalive, idleTimeout, maxRequests, connectTimeout, time),
+            key,
             static key => new FastCgiConnectionPool(key.EndPoint, new FastCgiPoolOptions
             {
                 MaxIdleConnections = key.Keepalive,
@@ -211,10 +228,11 @@ internal sealed class FastCgiRuntime
                 MaxRequestsPerConnection = Math.Max(1, key.MaxRequests),
                 ConnectTimeout = key.ConnectTimeout,
                 TimeProvider = key.Time,
-                Connector = EventLoop.Loops is { } loops ? new Transport.LoopFastCgiConnector(loops) : FastCgiConnector.Sockets,
+                Connector = EventLoop.Loops is { } loops ? new Transport.LoopFastCgiConnector(loops, key.Loop) : FastCgiConnector.Sockets,
             }));
 
-    private readonly record struct PoolKey(FastCgiEndPoint EndPoint, int Keepalive, TimeSpan IdleTimeout, int MaxRequests, TimeSpan ConnectTimeout, TimeProvider Time);
+    /// <summary><paramref name="Loop"/>: the event loop owning the pool, -1 for a pool all loops share.</summary>
+    private readonly record struct PoolKey(FastCgiEndPoint EndPoint, int Keepalive, TimeSpan IdleTimeout, int MaxRequests, TimeSpan ConnectTimeout, TimeProvider Time, int Loop);
 }
 
 /// <summary>One location's FastCGI settings with values compiled and header rules as sets.</summary>

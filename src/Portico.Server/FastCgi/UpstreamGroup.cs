@@ -12,11 +12,13 @@ namespace Portico.Server.FastCgi;
 /// </summary>
 internal sealed class UpstreamPeer
 {
-    public UpstreamPeer(int index, FastCgiEndPoint endPoint, FastCgiConnectionPool pool, UpstreamServerConfig? config)
+    private readonly FastCgiConnectionPool[] _pools;
+
+    public UpstreamPeer(int index, FastCgiEndPoint endPoint, FastCgiConnectionPool[] pools, UpstreamServerConfig? config)
     {
         Index = index;
         EndPoint = endPoint;
-        Pool = pool;
+        _pools = pools;
         Name = endPoint.ToString();
         LogName = "fastcgi://" + Name;
         Weight = config?.Weight ?? 1;
@@ -30,7 +32,10 @@ internal sealed class UpstreamPeer
 
     public FastCgiEndPoint EndPoint { get; }
 
-    public FastCgiConnectionPool Pool { get; }
+    /// <summary>The pool of <paramref name="worker"/> (the client connection's event loop): the loop's own, or
+    /// the one all loops share (see FastCgiRuntime.Pools).</summary>
+    public FastCgiConnectionPool PoolFor(int worker) =>
+        _pools.Length == 1 ? _pools[0] : _pools[(uint)worker < (uint)_pools.Length ? worker : 0];
 
     /// <summary><c>$upstream_addr</c> text: <c>127.0.0.1:9000</c> or <c>unix:/path</c>.</summary>
     public string Name { get; }

@@ -22,10 +22,11 @@ internal sealed class ClientConnection
     private string _host = "";
     private bool _hostValid;
 
-    private ClientConnection(long serial, ConnectionAddresses addresses)
+    private ClientConnection(long serial, ConnectionAddresses addresses, int worker)
     {
         Serial = serial;
         Addresses = addresses;
+        Worker = worker;
     }
 
     public long Serial { get; }
@@ -33,8 +34,11 @@ internal sealed class ClientConnection
     /// <summary>The connection's ends, with their text formatted once for all its requests.</summary>
     public ConnectionAddresses Addresses { get; }
 
-    public static ClientConnection Create(EndPoint? local, EndPoint? remote) =>
-        new(Interlocked.Increment(ref s_next), ConnectionAddresses.From(local, remote));
+    /// <summary>The event loop (worker) that owns the connection, or -1 on Kestrel's socket transport.</summary>
+    public int Worker { get; }
+
+    public static ClientConnection Create(EndPoint? local, EndPoint? remote, int worker = -1) =>
+        new(Interlocked.Increment(ref s_next), ConnectionAddresses.From(local, remote), worker);
 
     public int NextRequest() => Interlocked.Increment(ref _requests);
 

@@ -206,7 +206,8 @@ public sealed class PorticoHost : IAsyncDisposable
         listen.Protocols = HttpProtocols.Http1;
         listen.Use(next => connection =>
         {
-            connection.Features.Set(ClientConnection.Create(connection.LocalEndPoint, connection.RemoteEndPoint));
+            var worker = connection is Transport.LoopConnection own ? own.Worker : -1;
+            connection.Features.Set(ClientConnection.Create(connection.LocalEndPoint, connection.RemoteEndPoint, worker));
             return rejected.TrackAsync(connection, next);
         });
     }

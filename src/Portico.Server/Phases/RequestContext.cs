@@ -84,6 +84,10 @@ internal sealed class RequestContext
     /// <summary><c>$connection_requests</c>: this request's number on its connection, from 1.</summary>
     public int ConnectionRequests { get; }
 
+    /// <summary>The worker (event loop) that owns the client connection, or -1 off Portico's loops. Upstream
+    /// connections come from that worker's pool, as in nginx.</summary>
+    public int Worker { get; init; } = -1;
+
     public long StartTimestamp { get; }
 
     public DateTimeOffset StartTime { get; }

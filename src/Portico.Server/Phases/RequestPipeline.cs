@@ -39,6 +39,7 @@ internal sealed class RequestPipeline
         var ctx = new RequestContext(http, server.Config, serial, requests)
         {
             Addresses = addresses,
+            Worker = connection?.Worker ?? -1,
             Method = http.Request.Method,
             RequestUri = http.Features.FindRequired<IHttpRequestFeature>().RawTarget,
             Host = host.Length > 0 ? host : server.ServerNameVariable,

@@ -35,8 +35,9 @@ internal sealed unsafe class EpollLoop
         public int NextFree;
     }
 
-    public EpollLoop(string name)
+    public EpollLoop(int index)
     {
+        Index = index;
         _epoll = EpollCreate(EPOLL_CLOEXEC);
         if (_epoll < 0)
         {
@@ -50,9 +51,12 @@ internal sealed unsafe class EpollLoop
         }
 
         Control(EPOLL_CTL_ADD, _wakeFd, EPOLLIN | EPOLLET, WakeToken);
-        var thread = new Thread(Run) { IsBackground = true, Name = name };
+        var thread = new Thread(Run) { IsBackground = true, Name = $"portico-loop-{index}" };
         thread.Start();
     }
+
+    /// <summary>This loop's place in its group (a worker's number).</summary>
+    public int Index { get; }
 
     /// <summary>The loop whose thread is running the caller, or null off the loops.</summary>
     public static EpollLoop? Current => t_current;

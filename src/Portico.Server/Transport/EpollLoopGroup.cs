@@ -15,7 +15,7 @@ internal sealed class EpollLoopGroup
         Loops = new EpollLoop[count];
         for (var i = 0; i < count; i++)
         {
-            Loops[i] = new EpollLoop($"portico-loop-{i}");
+            Loops[i] = new EpollLoop(i);
         }
     }
 
@@ -32,6 +32,9 @@ internal sealed class EpollLoopGroup
 
     /// <summary>The caller's own loop when it runs on one (a request opening a FastCGI connection keeps it on
     /// the loop of its client), otherwise the next in turn.</summary>
-    public EpollLoop Pick() =>
-        EpollLoop.Current ?? Loops[(int)((uint)Interlocked.Increment(ref _next) % (uint)Loops.Length)];
+    public EpollLoop Pick() => EpollLoop.Current ?? Next();
+
+    /// <summary>The loops in turn: where accepted connections go, so they spread evenly whichever loop woke to
+    /// accept them (as .NET's socket engines are assigned).</summary>
+    public EpollLoop Next() => Loops[(int)((uint)Interlocked.Increment(ref _next) % (uint)Loops.Length)];
 }

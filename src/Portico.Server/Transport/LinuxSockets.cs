@@ -116,6 +116,9 @@ internal static unsafe partial class LinuxSockets
     [LibraryImport(Libc, EntryPoint = "getsockname", SetLastError = true)]
     public static partial int GetSockName(int fd, void* addr, int* addrlen);
 
+    [LibraryImport(Libc, EntryPoint = "getpeername", SetLastError = true)]
+    public static partial int GetPeerName(int fd, void* addr, int* addrlen);
+
     [LibraryImport(Libc, EntryPoint = "setsockopt", SetLastError = true)]
     public static partial int SetSockOpt(int fd, int level, int name, void* value, int length);
 

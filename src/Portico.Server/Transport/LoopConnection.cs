@@ -77,6 +77,9 @@ internal sealed class LoopConnection : ConnectionContext,
 
     public MemoryPool<byte> MemoryPool { get; }
 
+    /// <summary>The index of the loop that owns the socket (the connection's worker).</summary>
+    public int Worker => _socket.Loop.Index;
+
     public override CancellationToken ConnectionClosed { get; set; }
 
     public override EndPoint? LocalEndPoint { get; set; }
@@ -232,6 +235,10 @@ internal sealed class LoopConnection : ConnectionContext,
             catch (AggregateException ex)
             {
                 LoopFailures.Report(ex);
+            }
+            catch (ObjectDisposedException)
+            {
+                // Kestrel disposed the connection before its receive side ever started (a posted start came late).
             }
 
             state._closedFired.TrySetResult();

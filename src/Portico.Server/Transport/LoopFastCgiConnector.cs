@@ -3,12 +3,13 @@ using Portico.FastCgi.Client;
 
 namespace Portico.Server.Transport;
 
-/// <summary>FastCGI connections on the event loop of the request that opens them: the backend's answer wakes
-/// the thread that will write it to the client.</summary>
-internal sealed class LoopFastCgiConnector(EpollLoopGroup loops) : FastCgiConnector
+/// <summary>FastCGI connections on an event loop: the pool's own loop (<paramref name="loop"/>), or for a pool
+/// the loops share, the loop of the request that opens them. Either way the backend's answer wakes the thread
+/// that will write it to the client.</summary>
+internal sealed class LoopFastCgiConnector(EpollLoopGroup loops, int loop) : FastCgiConnector
 {
     public override async ValueTask<FastCgiSocket> ConnectAsync(EndPoint target, CancellationToken cancellationToken) =>
-        new Connection(await LoopSocket.ConnectAsync(target, loops.Pick(), cancellationToken).ConfigureAwait(false));
+        new Connection(await LoopSocket.ConnectAsync(target, loop >= 0 ? loops.Loops[loop] : loops.Pick(), cancellationToken).ConfigureAwait(false));
 
     private sealed class Connection(LoopSocket socket) : FastCgiSocket
     {

@@ -9,13 +9,16 @@ using static Portico.Server.Transport.LinuxSockets;
 namespace Portico.Server.Transport;
 
 /// <summary>
-/// A listening socket watched by every event loop (EPOLLEXCLUSIVE: one loop wakes per burst of connections, as
-/// nginx's accept mutex intends). A loop accepts what is queued and keeps each connection for its whole life;
-/// Kestrel's accept loop then takes them from a queue.
+/// A listening socket watched by every event loop (EPOLLEXCLUSIVE: one loop wakes per connection, as nginx's
+/// accept mutex intends). The connections go to the loops in turn, each kept by its loop for its whole life, so
+/// the load spreads evenly whichever loop happened to wake; Kestrel's accept loop then takes them from a queue.
 /// </summary>
 internal sealed class LoopListener : IConnectionListener
 {
-    private const int AcceptsPerWake = 64;
+    /// <summary>nginx's default (multi_accept off): one connection per wake-up. The listening socket is
+    /// level-triggered, so what is still queued wakes a loop again, and a burst of connects spreads over the
+    /// loops instead of landing on whichever woke first.</summary>
+    private const int AcceptsPerWake = 1;
 
     private readonly Socket _socket;
     private readonly int _fd;
@@ -117,10 +120,11 @@ internal sealed class LoopListener : IConnectionListener
                 SetSockOpt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(int));
             }
 
+            var owner = _loops.Next();
             LoopSocket socket;
             try
             {
-                socket = new LoopSocket(fd, loop);
+                socket = new LoopSocket(fd, owner);
             }
             catch (Exception ex)
             {
@@ -132,7 +136,16 @@ internal sealed class LoopListener : IConnectionListener
             var remote = SockAddr.ToEndPoint(address, length);
             var local = _fixedLocal ?? (_tcp ? SockAddr.Local(fd) : EndPoint);
             var connection = new LoopConnection(socket, _pool, local, remote);
-            connection.Start();
+            if (owner == loop)
+            {
+                connection.Start();
+            }
+            else
+            {
+                // The receive side starts on its own loop, so even the first request runs there.
+                owner.Post(static state => ((LoopConnection)state!).Start(), connection);
+            }
+
             if (!_accepted.Writer.TryWrite(connection))
             {
                 connection.Abort(new ConnectionAbortedException("The listener was closed."));

@@ -417,11 +417,24 @@ internal sealed class LoopSocket : IEpollHandler, IDisposable
                     throw SocketErrors.Exception(errno);
                 }
 
-                await socket._write.WaitAsync(socket, cancellationToken).ConfigureAwait(false);
-                var error = PendingError(fd);
-                if (error != 0)
+                // Writable with SO_ERROR 0 and a peer means connected. The first event can come before that: the
+                // registration reports a socket that is not connected yet as writable and hung up (tcp_poll).
+                while (true)
                 {
-                    throw SocketErrors.Exception(error);
+                    await socket._write.WaitAsync(socket, cancellationToken).ConfigureAwait(false);
+                    var sequence = Volatile.Read(ref socket._write.Sequence);
+                    var error = PendingError(fd);
+                    if (error != 0)
+                    {
+                        throw SocketErrors.Exception(error);
+                    }
+
+                    if (HasPeer(fd))
+                    {
+                        break;
+                    }
+
+                    socket._write.Drained(sequence);
                 }
             }
 
@@ -456,6 +469,14 @@ internal sealed class LoopSocket : IEpollHandler, IDisposable
     {
         using var pin = address.Buffer.Pin();
         return LinuxSockets.Connect(fd, pin.Pointer, address.Size) == 0 ? 0 : Marshal.GetLastPInvokeError();
+    }
+
+    /// <summary>getpeername(2) succeeds once the connect is done.</summary>
+    private static unsafe bool HasPeer(int fd)
+    {
+        var address = stackalloc byte[SockAddr.MaxLength];
+        var length = SockAddr.MaxLength;
+        return GetPeerName(fd, address, &length) == 0;
     }
 
     /// <summary>SO_ERROR: how a connect that was in progress ended.</summary>

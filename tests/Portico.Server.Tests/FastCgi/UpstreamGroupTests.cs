@@ -16,7 +16,7 @@ public sealed class UpstreamGroupTests
         var peers = servers.Select((s, i) =>
         {
             var endPoint = FastCgiEndPoint.Parse(s.Address);
-            return new UpstreamPeer(i, endPoint, new FastCgiConnectionPool(endPoint, new FastCgiPoolOptions { MaxIdleConnections = 0 }), s);
+            return new UpstreamPeer(i, endPoint, [new FastCgiConnectionPool(endPoint, new FastCgiPoolOptions { MaxIdleConnections = 0 })], s);
         }).ToList();
         return new UpstreamGroup("php", peers, balancing, null, false, time);
     }

@@ -1,0 +1,162 @@
+using System.Net;
+using System.Net.Sockets;
+using Portico.Server.Transport;
+
+namespace Portico.Server.Tests.Transport;
+
+/// <summary>
+/// The event loop's socket against real kernel sockets: readiness after a drain, connects that finish, fail or
+/// time out, and closes that must fail a pending wait at once.
+/// </summary>
+public sealed class LoopSocketTests
+{
+    private static readonly EpollLoopGroup Loops = EpollLoopGroup.Shared(2);
+
+    private static async Task<(LoopSocket Socket, Socket Peer)> ConnectedPairAsync()
+    {
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(8);
+        var accepting = listener.AcceptAsync();
+        var socket = await LoopSocket.ConnectAsync(listener.LocalEndPoint!, Loops.Next(), CancellationToken.None);
+        return (socket, await accepting);
+    }
+
+    [Fact]
+    public async Task A_receive_waits_for_bytes_and_then_gets_them()
+    {
+        var (socket, peer) = await ConnectedPairAsync();
+        using (socket)
+        using (peer)
+        {
+            var buffer = new byte[64];
+            var receiving = socket.ReceiveAsync(buffer, CancellationToken.None);
+            await Task.Delay(50);
+            Assert.False(receiving.IsCompleted);
+
+            await peer.SendAsync("hello"u8.ToArray());
+            var count = await receiving.AsTask().WaitAsync(TimeSpan.FromSeconds(5));
+            Assert.Equal("hello", System.Text.Encoding.ASCII.GetString(buffer, 0, count));
+
+            // A short read drained the socket: the next receive waits again instead of finding stale readiness.
+            var next = socket.ReceiveAsync(buffer, CancellationToken.None);
+            await Task.Delay(50);
+            Assert.False(next.IsCompleted);
+            peer.Shutdown(SocketShutdown.Send);
+            Assert.Equal(0, await next.AsTask().WaitAsync(TimeSpan.FromSeconds(5)));
+        }
+    }
+
+    [Fact]
+    public async Task A_large_send_waits_for_room_and_delivers_every_byte()
+    {
+        var (socket, peer) = await ConnectedPairAsync();
+        using (socket)
+        using (peer)
+        {
+            var payload = new byte[8 * 1024 * 1024];
+            new Random(7).NextBytes(payload);
+            var sending = socket.SendAllAsync(new System.Buffers.ReadOnlySequence<byte>(payload)).AsTask();
+
+            // The kernel buffers hold far less than 8 MB: the send must be waiting for the reader.
+            await Task.Delay(100);
+            Assert.False(sending.IsCompleted);
+
+            var received = new byte[payload.Length];
+            var total = 0;
+            while (total < received.Length)
+            {
+                total += await peer.ReceiveAsync(received.AsMemory(total));
+            }
+
+            await sending.WaitAsync(TimeSpan.FromSeconds(5));
+            Assert.Equal(payload, received);
+        }
+    }
+
+    [Fact]
+    public async Task Closing_fails_a_pending_receive_at_once()
+    {
+        var (socket, peer) = await ConnectedPairAsync();
+        using (peer)
+        {
+            var receiving = socket.ReceiveAsync(new byte[16], CancellationToken.None).AsTask();
+            await Task.Delay(20);
+            socket.Dispose();
+            await Assert.ThrowsAsync<ObjectDisposedException>(() => receiving.WaitAsync(TimeSpan.FromSeconds(5)));
+        }
+    }
+
+    [Fact]
+    public async Task A_cancelled_receive_ends_with_the_token()
+    {
+        var (socket, peer) = await ConnectedPairAsync();
+        using (socket)
+        using (peer)
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(50));
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => socket.ReceiveAsync(new byte[16], cts.Token).AsTask().WaitAsync(TimeSpan.FromSeconds(5)));
+        }
+    }
+
+    [Fact]
+    public async Task A_refused_connect_says_so_with_its_errno()
+    {
+        var port = FreePort();
+        var error = await Assert.ThrowsAsync<ErrnoSocketException>(async () =>
+            await LoopSocket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), Loops.Next(), CancellationToken.None));
+        Assert.Equal(SocketError.ConnectionRefused, error.SocketErrorCode);
+        Assert.Equal(111, error.Errno);
+        Assert.Equal("Connection refused", error.Message);
+    }
+
+    [Fact]
+    public async Task A_missing_unix_socket_is_reported_as_nginx_prints_it()
+    {
+        var error = await Assert.ThrowsAsync<ErrnoSocketException>(async () =>
+            await LoopSocket.ConnectAsync(new UnixDomainSocketEndPoint("/nonexistent/php.sock"), Loops.Next(), CancellationToken.None));
+        Assert.Equal(2, error.Errno);
+        Assert.Equal("No such file or directory", error.Message);
+    }
+
+    [Fact]
+    public async Task A_connect_nobody_answers_ends_with_its_timeout_every_time()
+    {
+        // A listener whose accept queue is full drops new SYNs: the connect stays in progress until the token
+        // ends it. Many at once, to catch a wait that misses its cancellation.
+        using var full = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        full.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        full.Listen(1);
+        var fillers = Enumerable.Range(0, 4).Select(_ => new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp)).ToList();
+        foreach (var filler in fillers)
+        {
+            _ = filler.ConnectAsync(full.LocalEndPoint!).ContinueWith(static t => t.Exception, TaskScheduler.Default);
+        }
+
+        await Task.Delay(200);
+        try
+        {
+            var attempts = Enumerable.Range(0, 40).Select(async i =>
+            {
+                using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(100 + (i % 7)));
+                var started = DateTime.UtcNow;
+                await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
+                    await LoopSocket.ConnectAsync(full.LocalEndPoint!, Loops.Loops[i % 2], cts.Token));
+                return DateTime.UtcNow - started;
+            });
+            var times = await Task.WhenAll(attempts).WaitAsync(TimeSpan.FromSeconds(10));
+            Assert.All(times, t => Assert.True(t < TimeSpan.FromSeconds(3), t.ToString()));
+        }
+        finally
+        {
+            fillers.ForEach(f => f.Dispose());
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)probe.LocalEndPoint!).Port;
+    }
+}
