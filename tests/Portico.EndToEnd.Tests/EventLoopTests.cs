@@ -6,19 +6,24 @@ namespace Portico.EndToEnd.Tests;
 /// </summary>
 public sealed class EventLoopTests
 {
-    // The runtime names each epoll thread of its socket engine so.
-    private const string EventLoopThreadName = ".NET Sockets";
+    // Portico's own loops (Portico.Server's Transport) are named portico-loop-N; the runtime names each epoll
+    // thread of its socket engine ".NET Sockets" (Kestrel's socket transport, PORTICO_TRANSPORT=sockets).
+    private const string EventLoopThreadName = "portico-loop-";
+    private const string SocketEngineThreadName = ".NET Sockets";
 
     [Theory]
-    [InlineData("1", 1)]
-    [InlineData("3", 3)]
-    public async Task Worker_processes_sets_the_event_loop_threads(string workers, int expected)
+    [InlineData("1", 1, "")]
+    [InlineData("3", 3, "")]
+    [InlineData("1", 1, "sockets")]
+    [InlineData("3", 3, "sockets")]
+    public async Task Worker_processes_sets_the_event_loop_threads(string workers, int expected, string transport)
     {
         using var dir = new TempDir();
         dir.Write("www/index.html", "hello");
         var port = FreePort.Next();
         var conf = dir.Write("site.conf", $"worker_processes {workers};\nhttp {{ server {{ listen 127.0.0.1:{port}; root {dir.Path}/www; }} }}\n");
-        await using var portico = PorticoProcess.Start(dir.Path, "-p", dir.Path + "/", "-c", conf);
+        var environment = transport.Length > 0 ? new Dictionary<string, string> { ["PORTICO_TRANSPORT"] = transport } : [];
+        await using var portico = PorticoProcess.Start(dir.Path, environment, "-p", dir.Path + "/", "-c", conf);
         await portico.WaitForPortAsync(port);
 
         // The runtime starts an engine when a socket is assigned to it (round robin): use several connections.
@@ -29,7 +34,7 @@ public sealed class EventLoopTests
             Assert.Equal("hello", response.BodyText);
         }
 
-        Assert.Equal(expected, CountThreads(portico.Pid, EventLoopThreadName));
+        Assert.Equal(expected, CountThreads(portico.Pid, transport.Length > 0 ? SocketEngineThreadName : EventLoopThreadName));
     }
 
     [Fact]
@@ -98,7 +103,9 @@ public sealed class EventLoopTests
         Assert.Equal(1, CountThreads(portico.Pid, EventLoopThreadName));
     }
 
+    /// <summary>Threads whose name is <paramref name="name"/>, or starts with it when it ends in '-'.</summary>
     private static int CountThreads(int pid, string name) =>
         Directory.GetDirectories($"/proc/{pid}/task")
-            .Count(task => File.ReadAllText(Path.Combine(task, "comm")).TrimEnd('\n') == name);
+            .Select(task => File.ReadAllText(Path.Combine(task, "comm")).TrimEnd('\n'))
+            .Count(comm => name.EndsWith('-') ? comm.StartsWith(name, StringComparison.Ordinal) : comm == name);
 }

@@ -167,7 +167,13 @@ internal sealed unsafe class EpollLoop
             var count = EpollWait(_epoll, events, MaxEvents, -1);
             if (count < 0)
             {
-                // EINTR: a signal arrived (SIGHUP for reload); anything else would repeat, so wait again too.
+                // EINTR: a signal arrived (SIGHUP for reload). Anything else cannot happen with a valid epoll
+                // descriptor; should it, pause rather than spin.
+                if (Marshal.GetLastPInvokeError() != EINTR)
+                {
+                    Thread.Sleep(10);
+                }
+
                 continue;
             }
 

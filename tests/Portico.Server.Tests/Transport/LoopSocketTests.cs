@@ -136,7 +136,7 @@ public sealed class LoopSocketTests
         await Task.Delay(200);
         try
         {
-            var attempts = Enumerable.Range(0, 40).Select(async i =>
+            var attempts = Enumerable.Range(0, 200).Select(async i =>
             {
                 using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(100 + (i % 7)));
                 var started = DateTime.UtcNow;
