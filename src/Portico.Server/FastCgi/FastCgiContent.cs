@@ -75,7 +75,7 @@ internal static class FastCgiContent
 
         using var block = new FastCgiParamBlock();
         var request = BuildRequest(ctx, fcgi, block);
-        request.Body = body.Stream;
+        request.Body = body.OpenReader();
 
         var time = runtime.Time;
         var started = time.GetTimestamp();
@@ -128,7 +128,7 @@ internal static class FastCgiContent
                 if (MayRetry(settings, Condition(ex.Kind), tries, maxTries, started, time)
                     && (!sent || (body.Replayable && (idempotent || settings.NextUpstream.HasFlag(FastCgiNextUpstream.NonIdempotent)))))
                 {
-                    body.Rewind();
+                    request.Body = body.OpenReader();
                     continue;
                 }
 
@@ -162,7 +162,7 @@ internal static class FastCgiContent
                 response = null;
                 // nginx counts http_500/503 as failures of the server, never http_403/404.
                 group.Release(peer, failed: status is 500 or 503);
-                body.Rewind();
+                request.Body = body.OpenReader();
                 continue;
             }
 

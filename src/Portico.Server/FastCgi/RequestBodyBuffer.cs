@@ -39,24 +39,25 @@ internal sealed class RequestBodyBuffer : IAsyncDisposable
 
     public static RequestBodyBuffer Empty { get; } = new(null, 0, true, null);
 
-    /// <summary>Rewinds a buffered body before a retry.</summary>
-    public void Rewind()
+    /// <summary>
+    /// A reader of the whole body, from its start, for one exchange with a backend. Each exchange (a retry on the
+    /// next server, an X-Accel-Redirect or error_page to another FastCGI location) gets its own position: an
+    /// exchange that ended early (the backend answered before taking all of STDIN) may still be reading for a
+    /// moment, and must not move the next one's place. A body streamed unbuffered has only the one reader.
+    /// </summary>
+    public Stream? OpenReader() => Stream switch
     {
-        if (Stream is { CanSeek: true } s)
-        {
-            s.Position = 0;
-        }
-    }
+        MemoryStream memory => new MemoryStream(memory.GetBuffer(), 0, (int)memory.Length, writable: false),
+        FileStream file => new FileView(file.SafeFileHandle, Length),
+        var other => other,
+    };
 
-    /// <summary>Reads (or reuses) the body; null <paramref name="tooLarge"/> means success.</summary>
-    // A ValueTask: the usual bodiless request completes at once, without a Task allocated for its result.
     public static async ValueTask<(RequestBodyBuffer? Body, long TooLarge)> ReadAsync(RequestContext ctx, bool requestBuffering)
     {
         var http = ctx.Http;
         if (ctx.RequestBody is { } held)
         {
             // Read before an internal redirect (X-Accel-Redirect, error_page) to another FastCGI location.
-            held.Rewind();
             return (held, 0);
         }
 
@@ -141,4 +142,53 @@ internal sealed class RequestBodyBuffer : IAsyncDisposable
     }
 
     public ValueTask DisposeAsync() => Stream is FileStream or MemoryStream ? Stream.DisposeAsync() : ValueTask.CompletedTask;
+
+    /// <summary>A read-only view of the body's temp file with a position of its own (pread, no shared offset).</summary>
+    private sealed class FileView(Microsoft.Win32.SafeHandles.SafeFileHandle handle, long length) : Stream
+    {
+        private long _position;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => length;
+
+        public override long Position
+        {
+            get => _position;
+            set => throw new NotSupportedException();
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            var read = RandomAccess.Read(handle, buffer[..(int)Math.Min(buffer.Length, length - _position)], _position);
+            _position += read;
+            return read;
+        }
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            var read = await RandomAccess.ReadAsync(handle, buffer[..(int)Math.Min(buffer.Length, length - _position)], _position, cancellationToken).ConfigureAwait(false);
+            _position += read;
+            return read;
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
 }

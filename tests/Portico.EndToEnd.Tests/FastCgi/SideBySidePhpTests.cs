@@ -176,10 +176,15 @@ public sealed class SideBySidePhpTests(SideBySidePhpSite site) : IClassFixture<S
     {
         var request = $"POST {target} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 10\r\nConnection: close\r\n\r\nname=value";
         var nginx = await RawHttp.SendAsync(site.NginxPort, request);
-        var portico = await RawHttp.SendAsync(site.Port, request);
-
         Assert.Equal((200, "GET 10 name=value"), (nginx.Status, nginx.BodyText));
-        Assert.Equal((nginx.Status, nginx.BodyText), (portico.Status, portico.BodyText));
+
+        // Many times: the first exchange's upload may still be running when the redirect starts the second one,
+        // and once shared the body's position with it (the second then sent an empty body, a few times in 100).
+        for (var i = 0; i < 100; i++)
+        {
+            var portico = await RawHttp.SendAsync(site.Port, request);
+            Assert.Equal((nginx.Status, nginx.BodyText), (portico.Status, portico.BodyText));
+        }
     }
 
     private static Dictionary<string, string> Vars(RawResponse response)
