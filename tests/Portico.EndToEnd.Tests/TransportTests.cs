@@ -25,7 +25,17 @@ public sealed class TransportTests : IDisposable
         _dir.Write("www/small.txt", "small\n");
     }
 
+    /// <summary>Portico's own loops (no setting) and Kestrel's socket transport.</summary>
+    public static TheoryData<string> Transports => new() { "", "sockets" };
+
     public void Dispose() => _dir.Dispose();
+
+    private static async Task<TcpClient> ConnectAsync(int port, CancellationToken token)
+    {
+        var client = new TcpClient { NoDelay = true };
+        await client.ConnectAsync(IPAddress.Loopback, port, token);
+        return client;
+    }
 
     private async Task<(PorticoProcess Portico, int Port)> StartAsync(string transport, string workers = "1")
     {
@@ -52,16 +62,14 @@ public sealed class TransportTests : IDisposable
     private string ErrorLog => File.Exists(Path.Combine(_dir.Path, "error.log")) ? File.ReadAllText(Path.Combine(_dir.Path, "error.log")) : "";
 
     [Theory]
-    [InlineData("")]
-    [InlineData("sockets")]
+    [MemberData(nameof(Transports))]
     public async Task A_request_that_arrives_byte_by_byte_is_served(string transport)
     {
         var (portico, port) = await StartAsync(transport);
         await using (portico)
         {
             using var cts = new CancellationTokenSource(RawHttp.Timeout);
-            using var client = new TcpClient { NoDelay = true };
-            await client.ConnectAsync(IPAddress.Loopback, port, cts.Token);
+            using var client = await ConnectAsync(port, cts.Token);
             var stream = client.GetStream();
             foreach (var b in "GET /small.txt HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"u8.ToArray())
             {
@@ -75,16 +83,14 @@ public sealed class TransportTests : IDisposable
     }
 
     [Theory]
-    [InlineData("")]
-    [InlineData("sockets")]
+    [MemberData(nameof(Transports))]
     public async Task Pipelined_requests_in_one_write_get_their_responses_in_order(string transport)
     {
         var (portico, port) = await StartAsync(transport);
         await using (portico)
         {
             using var cts = new CancellationTokenSource(RawHttp.Timeout);
-            using var client = new TcpClient();
-            await client.ConnectAsync(IPAddress.Loopback, port, cts.Token);
+            using var client = await ConnectAsync(port, cts.Token);
             var stream = client.GetStream();
             var request = "GET /small.txt HTTP/1.1\r\nHost: localhost\r\n\r\n"
                 + "GET /missing HTTP/1.1\r\nHost: localhost\r\n\r\n"
@@ -100,8 +106,7 @@ public sealed class TransportTests : IDisposable
     }
 
     [Theory]
-    [InlineData("")]
-    [InlineData("sockets")]
+    [MemberData(nameof(Transports))]
     public async Task A_client_slower_than_its_download_gets_every_byte(string transport)
     {
         var (portico, port) = await StartAsync(transport);
@@ -136,8 +141,7 @@ public sealed class TransportTests : IDisposable
     }
 
     [Theory]
-    [InlineData("")]
-    [InlineData("sockets")]
+    [MemberData(nameof(Transports))]
     public async Task A_client_that_resets_mid_download_does_not_disturb_the_next(string transport)
     {
         var (portico, port) = await StartAsync(transport);
@@ -164,8 +168,7 @@ public sealed class TransportTests : IDisposable
     }
 
     [Theory]
-    [InlineData("")]
-    [InlineData("sockets")]
+    [MemberData(nameof(Transports))]
     public async Task Many_keepalive_clients_over_two_workers_are_all_served(string transport)
     {
         var (portico, port) = await StartAsync(transport, workers: "2");
@@ -174,8 +177,7 @@ public sealed class TransportTests : IDisposable
             var clients = Enumerable.Range(0, 64).Select(async _ =>
             {
                 using var cts = new CancellationTokenSource(RawHttp.Timeout);
-                using var client = new TcpClient();
-                await client.ConnectAsync(IPAddress.Loopback, port, cts.Token);
+                using var client = await ConnectAsync(port, cts.Token);
                 var stream = client.GetStream();
                 var bodies = new List<string>();
                 for (var i = 0; i < 5; i++)
