@@ -189,19 +189,29 @@ internal static class PorticoCommand
         using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; stop.TrySetResult(false); });
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, ctx => { ctx.Cancel = true; stop.TrySetResult(false); });
         using var reopen = PosixSignalRegistration.Create((PosixSignal)SignalSender.SigUsr1, ctx => { ctx.Cancel = true; host?.ReopenLogs(); });
-        using var reload = PosixSignalRegistration.Create(PosixSignal.SIGHUP, ctx =>
+        // A SIGHUP that comes while the host starts (its sockets may already accept) is kept and applied once it
+        // runs, whichever of the two sees the other first.
+        var reloadPending = 0;
+        void ReloadWhenRunning()
         {
-            ctx.Cancel = true;
-            if (host is { } running)
+            if (Volatile.Read(ref host) is { } running && Interlocked.Exchange(ref reloadPending, 0) == 1)
             {
                 _ = Task.Run(() => ReloadAsync(running, command));
             }
+        }
+
+        using var reload = PosixSignalRegistration.Create(PosixSignal.SIGHUP, ctx =>
+        {
+            ctx.Cancel = true;
+            Volatile.Write(ref reloadPending, 1);
+            ReloadWhenRunning();
         });
 
         try
         {
             EventLoop.Configure(loaded.Config.WorkerProcesses, loaded.Config.WorkerProcessesAuto);
-            host = await PorticoHost.StartAsync(loaded.Config).ConfigureAwait(false);
+            Volatile.Write(ref host, await PorticoHost.StartAsync(loaded.Config).ConfigureAwait(false));
+            ReloadWhenRunning();
         }
         catch (ConfigException ex)
         {
