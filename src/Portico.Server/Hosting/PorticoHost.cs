@@ -67,21 +67,24 @@ public sealed class PorticoHost : IAsyncDisposable
 
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { Args = [] });
         builder.WebHost.UseKestrelCore();
-        builder.WebHost.UseSockets(sockets =>
-        {
-            sockets.Backlog = 511;
-
-            // Application code runs on the thread that completed the socket operation: the event loop
-            // when EventLoop.Configure ran (the binary), a thread-pool thread otherwise (see EventLoop).
-            sockets.UnsafePreferInlineScheduling = true;
-            sockets.IOQueueCount = 0;
-            sockets.CreateBoundListenSocket = CreateListenSocket;
-        });
         if (EventLoop.Loops is { } loops)
         {
-            // Registered after UseSockets: Kestrel takes the last transport that can bind an endpoint.
+            // Portico's own event loops (Linux, the binary): Kestrel takes the last transport that can bind.
             builder.Services.AddSingleton<Microsoft.AspNetCore.Connections.IConnectionListenerFactory>(services =>
                 new Transport.LoopTransportFactory(loops, CreateListenSocket, services.GetRequiredService<Microsoft.AspNetCore.Connections.IMemoryPoolFactory<byte>>()));
+        }
+        else
+        {
+            builder.WebHost.UseSockets(sockets =>
+            {
+                sockets.Backlog = 511;
+
+                // Application code runs on the thread that completed the socket operation: the runtime's epoll
+                // thread when EventLoop.Configure ran (PORTICO_TRANSPORT=sockets), a thread-pool thread otherwise.
+                sockets.UnsafePreferInlineScheduling = true;
+                sockets.IOQueueCount = 0;
+                sockets.CreateBoundListenSocket = CreateListenSocket;
+            });
         }
 
         builder.WebHost.ConfigureKestrel(kestrel =>

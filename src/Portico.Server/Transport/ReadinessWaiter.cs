@@ -13,6 +13,7 @@ internal sealed class ReadinessWaiter : IValueTaskSource
     private const int Idle = 0;
     private const int Armed = 1;
 
+    // Continuations run inline on the completing thread (RunContinuationsAsynchronously stays false).
     private ManualResetValueTaskSourceCore<bool> _core;
     private int _state;
     private CancellationTokenRegistration _cancellation;
@@ -34,7 +35,6 @@ internal sealed class ReadinessWaiter : IValueTaskSource
     public ValueTask WaitAsync(LoopSocket socket, CancellationToken cancellationToken)
     {
         _core.Reset();
-        _core.RunContinuationsAsynchronously = false;
         Volatile.Write(ref _state, Armed);
         if (IsReady || socket.IsClosed)
         {
