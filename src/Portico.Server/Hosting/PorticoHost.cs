@@ -71,7 +71,7 @@ public sealed class PorticoHost : IAsyncDisposable
         {
             // Portico's own event loops (Linux, the binary): Kestrel takes the last transport that can bind.
             builder.Services.AddSingleton<Microsoft.AspNetCore.Connections.IConnectionListenerFactory>(services =>
-                new Transport.LoopTransportFactory(loops, CreateListenSocket, services.GetRequiredService<Microsoft.AspNetCore.Connections.IMemoryPoolFactory<byte>>()));
+                new Transport.LoopTransportFactory(loops, ListenSockets(snapshot.Servers.Bindings), services.GetRequiredService<Microsoft.AspNetCore.Connections.IMemoryPoolFactory<byte>>()));
         }
         else
         {
@@ -83,7 +83,7 @@ public sealed class PorticoHost : IAsyncDisposable
                 // thread when EventLoop.Configure ran (PORTICO_TRANSPORT=sockets), a thread-pool thread otherwise.
                 sockets.UnsafePreferInlineScheduling = true;
                 sockets.IOQueueCount = 0;
-                sockets.CreateBoundListenSocket = CreateListenSocket;
+                sockets.CreateBoundListenSocket = endpoint => ListenSockets(snapshot.Servers.Bindings).Bind(endpoint);
             });
         }
 
@@ -215,28 +215,7 @@ public sealed class PorticoHost : IAsyncDisposable
         });
     }
 
-    // nginx binds IPv6 sockets with IPV6_V6ONLY on (listen ... ipv6only=on is the default), so
-    // "[::]:80" and "0.0.0.0:80" can both be bound.
-    private static Socket CreateListenSocket(EndPoint endpoint)
-    {
-        if (endpoint is UnixDomainSocketEndPoint)
-        {
-            var unix = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-            unix.Bind(endpoint);
-            return unix;
-        }
-
-        var ip = (IPEndPoint)endpoint;
-        var socket = new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        if (ip.AddressFamily == AddressFamily.InterNetworkV6)
-        {
-            socket.DualMode = false;
-        }
-
-        socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-        socket.Bind(ip);
-        return socket;
-    }
+    private static Transport.ListenSocketFactory ListenSockets(IReadOnlyList<ListenBinding> bindings) => new(bindings);
 
     private static void DeleteStaleSocket(string path)
     {

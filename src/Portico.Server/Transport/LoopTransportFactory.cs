@@ -7,10 +7,10 @@ namespace Portico.Server.Transport;
 
 /// <summary>
 /// Kestrel's transport on Portico's own event loops (Linux). It binds through the same socket factory as the
-/// socket transport did (IPV6_V6ONLY, SO_REUSEADDR), so the listening sockets are the same; only who waits on
-/// them changes.
+/// socket transport (<see cref="ListenSocketFactory"/>), so the listening sockets are the same; only who waits
+/// on them changes, and <c>backlog=</c> is honoured per socket.
 /// </summary>
-internal sealed class LoopTransportFactory(EpollLoopGroup loops, Func<EndPoint, Socket> bind, IMemoryPoolFactory<byte> pools) : IConnectionListenerFactory, IConnectionListenerFactorySelector
+internal sealed class LoopTransportFactory(EpollLoopGroup loops, ListenSocketFactory sockets, IMemoryPoolFactory<byte> pools) : IConnectionListenerFactory, IConnectionListenerFactorySelector
 {
     private readonly MemoryPool<byte> _pool = pools.Create(new MemoryPoolOptions());
 
@@ -21,7 +21,7 @@ internal sealed class LoopTransportFactory(EpollLoopGroup loops, Func<EndPoint, 
         Socket socket;
         try
         {
-            socket = bind(endpoint);
+            socket = sockets.Bind(endpoint);
         }
         catch (SocketException ex) when (ex.SocketErrorCode == SocketError.AddressAlreadyInUse)
         {
@@ -30,8 +30,7 @@ internal sealed class LoopTransportFactory(EpollLoopGroup loops, Func<EndPoint, 
 
         try
         {
-            // nginx's default backlog is 511 (listen ... backlog=).
-            socket.Listen(511);
+            socket.Listen(sockets.Backlog(endpoint));
             socket.Blocking = false;
             return new ValueTask<IConnectionListener>(new LoopListener(socket, loops, _pool));
         }
