@@ -62,6 +62,30 @@ public sealed class ListenParameterTests
         Assert.Equal($"portico: [emerg] bind() to 127.0.0.1:{port} failed (98: Address already in use)\n", stderr);
     }
 
+    [Ipv6Theory]
+    [InlineData(" ipv6only=off", true)]
+    [InlineData("", false)]
+    public async Task Ipv6only_off_lets_an_ipv6_wildcard_take_ipv4_too(string parameters, bool ipv4Served)
+    {
+        using var dir = new TempDir();
+        var port = FreePort.Next();
+        var conf = dir.Write("site.conf", $"http {{ access_log off; server {{ listen [::]:{port}{parameters}; return 200 \"ok\"; }} }}\n");
+        await using var portico = PorticoProcess.Start(dir.Path, "-p", dir.Path + "/", "-c", conf);
+        await portico.WaitForPortAsync(port, "::1");
+
+        var served = true;
+        try
+        {
+            Assert.Equal("ok", (await RawHttp.GetAsync(port, "/")).BodyText);
+        }
+        catch (SocketException ex) when (ex.SocketErrorCode == SocketError.ConnectionRefused)
+        {
+            served = false;
+        }
+
+        Assert.Equal(ipv4Served, served);
+    }
+
     [RequiresTheory(Ss)]
     [InlineData(" backlog=37", 37)]
     [InlineData("", 511)]
@@ -80,5 +104,22 @@ public sealed class ListenParameterTests
         var columns = output.Split(' ', StringSplitOptions.RemoveEmptyEntries);
         Assert.True(columns.Length >= 4, "ss printed: " + output);
         Assert.Equal(backlog.ToString(System.Globalization.CultureInfo.InvariantCulture), columns[2]);
+    }
+
+    /// <summary>A theory that needs an IPv6 stack (binding [::]); a visible skip where the host has none.</summary>
+    private sealed class Ipv6TheoryAttribute : TheoryAttribute
+    {
+        public Ipv6TheoryAttribute()
+        {
+            try
+            {
+                using var probe = new Socket(AddressFamily.InterNetworkV6, SocketType.Stream, ProtocolType.Tcp);
+                probe.Bind(new IPEndPoint(IPAddress.IPv6Any, 0));
+            }
+            catch (SocketException)
+            {
+                Skip = "no IPv6 on this host";
+            }
+        }
     }
 }

@@ -68,7 +68,7 @@ public sealed class PorticoProcess : IAsyncDisposable
     }
 
     /// <summary>Waits until the port accepts connections (or the process dies).</summary>
-    public async Task WaitForPortAsync(int port)
+    public async Task WaitForPortAsync(int port, string address = "127.0.0.1")
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
         while (DateTime.UtcNow < deadline)
@@ -80,8 +80,8 @@ public sealed class PorticoProcess : IAsyncDisposable
 
             try
             {
-                using var client = new System.Net.Sockets.TcpClient();
-                await client.ConnectAsync("127.0.0.1", port);
+                using var client = new System.Net.Sockets.TcpClient(System.Net.IPAddress.Parse(address).AddressFamily);
+                await client.ConnectAsync(address, port);
                 return;
             }
             catch (System.Net.Sockets.SocketException)
