@@ -61,6 +61,7 @@ public sealed class PorticoHost : IAsyncDisposable
         }
 
         var holder = new ConfigSnapshotHolder(snapshot);
+        Transport.LoopFailures.Sink = message => holder.Current.Logs.ErrorLog.Write(Portico.Config.LogLevel.Alert, message);
         var pipeline = new RequestPipeline(holder);
         var rejected = new RejectedRequestLog(holder);
         var http = config.Http!.Settings;
