@@ -24,8 +24,9 @@ internal static class LoopFailures
                 Console.Error.WriteLine("portico: [alert] " + message);
             }
         }
-        catch (IOException)
+        catch (Exception)
         {
+            // Reporting must never take the loop down (a log closed at shutdown, a full disk).
         }
     }
 }
