@@ -17,6 +17,7 @@ internal static class FastCgiDump
         yield return new("fastcgi_send_timeout", ConfigDump.Time(f.SendTimeout));
         yield return new("fastcgi_read_timeout", ConfigDump.Time(f.ReadTimeout));
         yield return new("fastcgi_intercept_errors", ConfigDump.OnOff(f.InterceptErrors));
+        yield return new("fastcgi_ignore_client_abort", ConfigDump.OnOff(f.IgnoreClientAbort));
         yield return new("fastcgi_hide_header", string.Join(' ', f.HideHeaders));
         yield return new("fastcgi_pass_header", string.Join(' ', f.PassHeaders));
         yield return new("fastcgi_buffering", ConfigDump.OnOff(f.Buffering));

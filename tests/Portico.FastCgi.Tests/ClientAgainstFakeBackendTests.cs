@@ -349,6 +349,30 @@ public sealed class ClientAgainstFakeBackendTests
     }
 
     [Fact]
+    public async Task A_request_cancelled_before_it_is_sent_never_reaches_the_backend()
+    {
+        var requests = 0;
+        await using var server = new FakeFastCgiServer(Serve.Responding(_ =>
+        {
+            Interlocked.Increment(ref requests);
+            return Records.Response("A: b\n\n");
+        }));
+        await using var client = Client(server);
+
+        // A kept-alive idle connection first: the path that sends without waiting for anything.
+        await using (var first = await client.SendAsync(Request(), Serve.TestTimeout()))
+        {
+            await first.Body.CopyToAsync(Stream.Null);
+        }
+
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.SendAsync(Request(), cancelled.Token));
+        await Task.Delay(100);
+        Assert.Equal(1, Volatile.Read(ref requests));
+    }
+
+    [Fact]
     public async Task Body_can_be_streamed_from_a_pipe_reader()
     {
         FakeRequest? seen = null;

@@ -27,6 +27,10 @@ public sealed record FastCgiSettings
     public TimeSpan ReadTimeout { get; init; } = TimeSpan.FromSeconds(60);
     public bool InterceptErrors { get; init; }
 
+    /// <summary><c>fastcgi_ignore_client_abort</c>: when on, a client that closes its side keeps the backend's
+    /// request going (and gets the response if it still reads).</summary>
+    public bool IgnoreClientAbort { get; init; }
+
     /// <summary><c>fastcgi_hide_header</c>: extra response headers not passed to the client.</summary>
     public IReadOnlyList<string> HideHeaders { get; init; } = [];
 

@@ -50,6 +50,13 @@ public sealed class FastCgiClient : IAsyncDisposable
                 $"A FastCGI param encodes to {block.LargestPair} bytes; a name/value pair must fit one PARAMS record (at most {Protocol.FastCgiConstants.MaxContentLength} bytes) because the backend parses each record alone.");
         }
 
+        // A request already cancelled must not reach the backend (an idle connection's send could complete
+        // before anything looks at the token).
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return Task.FromCanceled<FastCgiResponse>(cancellationToken);
+        }
+
         // An idle connection is the common case: no async frame of our own around the exchange.
         var hasBody = request.Body is not null || request.BodyReader is not null;
         if (Pool.TryRentIdle(probeSocket: hasBody, out var idle))

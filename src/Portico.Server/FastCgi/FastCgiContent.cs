@@ -43,7 +43,8 @@ internal static class FastCgiContent
         var fcgi = runtime.Get(ctx.Settings.FastCgi);
         var settings = fcgi.Source;
         var http = ctx.Http;
-        var aborted = http.RequestAborted;
+        // fastcgi_ignore_client_abort on: the backend's request runs to its end whatever the client does.
+        var aborted = ClientAborted(ctx, settings.IgnoreClientAbort);
         var errorLog = snapshot.Logs.ErrorLog;
 
         // $document_root and $request_filename of this location (a location before a redirect may have set others).
@@ -91,103 +92,121 @@ internal static class FastCgiContent
         var state = new StderrState(ctx, errorLog);
         request.StderrLine = state.Write;
 
-        while (true)
+        // nginx cuts the backend's request short when the client closes its side (a 499), unless told not to
+        // (fastcgi_ignore_client_abort; ngx_http_upstream_check_broken_connection). Kestrel's socket transport
+        // has no half-close: there a FIN aborts every request anyway.
+        var halfClose = settings.IgnoreClientAbort ? null : ctx.HalfClose;
+        halfClose?.AbortOnInputEnd(true);
+        try
         {
-            peer = group.Select(ctx, tried);
-            if (peer is null)
+            while (true)
             {
-                if (tries == 0)
+                peer = group.Select(ctx, tried);
+                if (peer is null)
                 {
-                    errorLog.Write(LogLevel.Error, ctx, "no live upstreams while connecting to upstream", "fastcgi://" + group.Name);
-                    log.Add(group.Name, 502, 0);
+                    if (tries == 0)
+                    {
+                        errorLog.Write(LogLevel.Error, ctx, "no live upstreams while connecting to upstream", "fastcgi://" + group.Name);
+                        log.Add(group.Name, 502, 0);
+                    }
+
+                    break;
                 }
 
-                break;
-            }
-
-            tries++;
-            if (peer.Index < 64)
-            {
-                tried |= 1UL << peer.Index;
-            }
-
-            var attemptStart = time.GetTimestamp();
-            state.Upstream = peer.LogName;
-            state.HeaderRead = false;
-            try
-            {
-                response = await new FastCgiClient(peer.PoolFor(ctx.Worker), fcgi.ClientOptions).SendAsync(request, aborted).ConfigureAwait(false);
-            }
-            catch (FastCgiException ex)
-            {
-                group.Release(peer, failed: true);
-                failStatus = ex.IsTimeout ? 504 : 502;
-                log.Add(peer.Name, failStatus, time.GetElapsedTime(attemptStart).TotalSeconds);
-                errorLog.Write(LogLevel.Error, ctx, Describe(ex, peer, headerPhase: true), peer.LogName);
-                var sent = ex.Kind is not (FastCgiErrorKind.ConnectFailed or FastCgiErrorKind.ConnectTimeout);
-                if (MayRetry(settings, Condition(ex.Kind), tries, maxTries, started, time)
-                    && (!sent || (body.Replayable && (idempotent || settings.NextUpstream.HasFlag(FastCgiNextUpstream.NonIdempotent)))))
+                tries++;
+                if (peer.Index < 64)
                 {
+                    tried |= 1UL << peer.Index;
+                }
+
+                var attemptStart = time.GetTimestamp();
+                state.Upstream = peer.LogName;
+                state.HeaderRead = false;
+                try
+                {
+                    response = await new FastCgiClient(peer.PoolFor(ctx.Worker), fcgi.ClientOptions).SendAsync(request, aborted).ConfigureAwait(false);
+                }
+                catch (FastCgiException ex)
+                {
+                    group.Release(peer, failed: true);
+                    failStatus = ex.IsTimeout ? 504 : 502;
+                    log.Add(peer.Name, failStatus, time.GetElapsedTime(attemptStart).TotalSeconds);
+                    errorLog.Write(LogLevel.Error, ctx, Describe(ex, peer, headerPhase: true), peer.LogName);
+                    var sent = ex.Kind is not (FastCgiErrorKind.ConnectFailed or FastCgiErrorKind.ConnectTimeout);
+                    if (MayRetry(settings, Condition(ex.Kind), tries, maxTries, started, time)
+                        && (!sent || (body.Replayable && (idempotent || settings.NextUpstream.HasFlag(FastCgiNextUpstream.NonIdempotent)))))
+                    {
+                        request.Body = body.OpenReader();
+                        continue;
+                    }
+
+                    peer = null;
+                    break;
+                }
+                catch
+                {
+                    group.Release(peer, failed: false);
+                    throw;
+                }
+
+                state.HeaderRead = true;
+                var status = response.StatusCode;
+                var statusCondition = status switch
+                {
+                    500 => FastCgiNextUpstream.Http500,
+                    503 => FastCgiNextUpstream.Http503,
+                    403 => FastCgiNextUpstream.Http403,
+                    404 => FastCgiNextUpstream.Http404,
+                    429 => FastCgiNextUpstream.Http429,
+                    _ => FastCgiNextUpstream.Off,
+                };
+                if (statusCondition != FastCgiNextUpstream.Off
+                    && MayRetry(settings, statusCondition, tries, maxTries, started, time)
+                    && body.Replayable && (idempotent || settings.NextUpstream.HasFlag(FastCgiNextUpstream.NonIdempotent))
+                    && group.Count > tries)
+                {
+                    log.Add(peer.Name, status, time.GetElapsedTime(attemptStart).TotalSeconds);
+                    await response.DisposeAsync().ConfigureAwait(false);
+                    response = null;
+                    // nginx counts http_500/503 as failures of the server, never http_403/404.
+                    group.Release(peer, failed: status is 500 or 503);
                     request.Body = body.OpenReader();
                     continue;
                 }
 
-                peer = null;
+                log.Add(peer.Name, status, double.NaN);
+                log.HeaderTimestamp = attemptStart;
                 break;
             }
-            catch
+
+            if (response is null)
             {
-                group.Release(peer, failed: false);
-                throw;
+                return PhaseOutcome.WithStatus(failStatus);
             }
 
-            state.HeaderRead = true;
-            var status = response.StatusCode;
-            var statusCondition = status switch
+            var failed = false;
+            try
             {
-                500 => FastCgiNextUpstream.Http500,
-                503 => FastCgiNextUpstream.Http503,
-                403 => FastCgiNextUpstream.Http403,
-                404 => FastCgiNextUpstream.Http404,
-                429 => FastCgiNextUpstream.Http429,
-                _ => FastCgiNextUpstream.Off,
-            };
-            if (statusCondition != FastCgiNextUpstream.Off
-                && MayRetry(settings, statusCondition, tries, maxTries, started, time)
-                && body.Replayable && (idempotent || settings.NextUpstream.HasFlag(FastCgiNextUpstream.NonIdempotent))
-                && group.Count > tries)
+                var outcome = await SendResponseAsync(ctx, fcgi, response, state, errorLog).ConfigureAwait(false);
+                failed = state.BodyFailed;
+                return outcome;
+            }
+            finally
             {
-                log.Add(peer.Name, status, time.GetElapsedTime(attemptStart).TotalSeconds);
                 await response.DisposeAsync().ConfigureAwait(false);
-                response = null;
-                // nginx counts http_500/503 as failures of the server, never http_403/404.
-                group.Release(peer, failed: status is 500 or 503);
-                request.Body = body.OpenReader();
-                continue;
+                group.Release(peer!, failed);
+                log.Complete(time);
             }
-
-            log.Add(peer.Name, status, double.NaN);
-            log.HeaderTimestamp = attemptStart;
-            break;
         }
-
-        if (response is null)
+        catch (OperationCanceledException) when (halfClose is { InputEnded: true })
         {
-            return PhaseOutcome.WithStatus(failStatus);
-        }
-
-        var failed = false;
-        try
-        {
-            var outcome = await SendResponseAsync(ctx, fcgi, response, state, errorLog).ConfigureAwait(false);
-            failed = state.BodyFailed;
-            return outcome;
+            var phase = state.HeaderRead ? "while reading upstream" : "while reading response header from upstream";
+            errorLog.Write(LogLevel.Info, ctx, "epoll_wait() reported that client prematurely closed connection, so upstream connection is closed too " + phase, state.Upstream);
+            throw;
         }
         finally
         {
-            await response.DisposeAsync().ConfigureAwait(false);
-            group.Release(peer!, failed);
-            log.Complete(time);
+            halfClose?.AbortOnInputEnd(false);
         }
     }
 
@@ -283,7 +302,8 @@ internal static class FastCgiContent
         }
 
         var discard = HttpMethods.IsHead(ctx.Method) || HttpMethods.IsHead(http.Request.Method) || status is 204 or 304 || (status >= 100 && status < 200);
-        var aborted = http.RequestAborted;
+        var ignoreClientAbort = fcgi.Source.IgnoreClientAbort;
+        var aborted = ClientAborted(ctx, ignoreClientAbort);
 
         // Nothing is flushed while the backend's output keeps arriving: a small response leaves in one write
         // (head, body and last chunk) when the request ends. When the backend pauses, what is there (at
@@ -309,8 +329,14 @@ internal static class FastCgiContent
                         headSent = true;
                         if (flushed.IsCompleted || flushed.IsCanceled)
                         {
-                            await pending.ConfigureAwait(false);
-                            return PhaseOutcome.Done;
+                            if (!ignoreClientAbort)
+                            {
+                                await pending.ConfigureAwait(false);
+                                return PhaseOutcome.Done;
+                            }
+
+                            // The client is gone: the backend's output is still read to its end.
+                            discard = true;
                         }
                     }
 
@@ -352,7 +378,12 @@ internal static class FastCgiContent
                     headSent = true;
                     if (flushed.IsCompleted || flushed.IsCanceled)
                     {
-                        return PhaseOutcome.Done;
+                        if (!ignoreClientAbort)
+                        {
+                            return PhaseOutcome.Done;
+                        }
+
+                        discard = true;
                     }
                 }
             }
@@ -365,6 +396,11 @@ internal static class FastCgiContent
 
         return PhaseOutcome.Done;
     }
+
+    /// <summary>What cuts the backend's request short: nothing with fastcgi_ignore_client_abort on; on Portico's
+    /// loops the connection's own close signal (set at once on the loop), else Kestrel's RequestAborted.</summary>
+    private static CancellationToken ClientAborted(RequestContext ctx, bool ignoreClientAbort) =>
+        ignoreClientAbort ? CancellationToken.None : ctx.HalfClose?.Closed ?? ctx.Http.RequestAborted;
 
     private static bool HasErrorPage(RequestContext ctx, int status)
     {

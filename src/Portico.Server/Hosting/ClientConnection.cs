@@ -22,11 +22,12 @@ internal sealed class ClientConnection
     private string _host = "";
     private bool _hostValid;
 
-    private ClientConnection(long serial, ConnectionAddresses addresses, int worker)
+    private ClientConnection(long serial, ConnectionAddresses addresses, int worker, Transport.IClientHalfClose? halfClose)
     {
         Serial = serial;
         Addresses = addresses;
         Worker = worker;
+        HalfClose = halfClose;
     }
 
     public long Serial { get; }
@@ -37,8 +38,11 @@ internal sealed class ClientConnection
     /// <summary>The event loop (worker) that owns the connection, or -1 on Kestrel's socket transport.</summary>
     public int Worker { get; }
 
-    public static ClientConnection Create(EndPoint? local, EndPoint? remote, int worker = -1) =>
-        new(Interlocked.Increment(ref s_next), ConnectionAddresses.From(local, remote), worker);
+    /// <summary>The client's FIN, as nginx reads it; null on Kestrel's socket transport (there a FIN aborts).</summary>
+    public Transport.IClientHalfClose? HalfClose { get; }
+
+    public static ClientConnection Create(EndPoint? local, EndPoint? remote, int worker = -1, Transport.IClientHalfClose? halfClose = null) =>
+        new(Interlocked.Increment(ref s_next), ConnectionAddresses.From(local, remote), worker, halfClose);
 
     public int NextRequest() => Interlocked.Increment(ref _requests);
 

@@ -210,8 +210,8 @@ public sealed class PorticoHost : IAsyncDisposable
         listen.Protocols = HttpProtocols.Http1;
         listen.Use(next => connection =>
         {
-            var worker = connection is Transport.LoopConnection own ? own.Worker : -1;
-            connection.Features.Set(ClientConnection.Create(connection.LocalEndPoint, connection.RemoteEndPoint, worker));
+            var own = connection as Transport.LoopConnection;
+            connection.Features.Set(ClientConnection.Create(connection.LocalEndPoint, connection.RemoteEndPoint, own?.Worker ?? -1, own));
             return rejected.TrackAsync(connection, next);
         });
     }

@@ -88,6 +88,10 @@ internal sealed class RequestContext
     /// connections come from that worker's pool, as in nginx.</summary>
     public int Worker { get; init; } = -1;
 
+    /// <summary>The client's FIN (null off Portico's loops): an upstream request is cut short by it unless the
+    /// location ignores client aborts.</summary>
+    public Transport.IClientHalfClose? HalfClose { get; init; }
+
     public long StartTimestamp { get; }
 
     public DateTimeOffset StartTime { get; }

@@ -40,6 +40,7 @@ internal sealed class RequestPipeline
         {
             Addresses = addresses,
             Worker = connection?.Worker ?? -1,
+            HalfClose = connection?.HalfClose,
             Method = http.Request.Method,
             RequestUri = http.Features.FindRequired<IHttpRequestFeature>().RawTarget,
             Host = host.Length > 0 ? host : server.ServerNameVariable,
@@ -209,10 +210,14 @@ internal sealed class RequestPipeline
                 await http.Response.CompleteAsync().ConfigureAwait(false);
             }
         }
-        catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
+        catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested || ctx.HalfClose is { Closed.IsCancellationRequested: true })
         {
-            // The client went away; nginx logs 499 for this.
-            http.Response.StatusCode = 499;
+            // The client went away; nginx logs 499 for this when nothing was sent yet (ngx_http_terminate_request),
+            // and the status sent otherwise.
+            if (!http.Response.HasStarted)
+            {
+                http.Response.StatusCode = 499;
+            }
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

@@ -13,10 +13,12 @@ namespace Portico.Server.Transport;
 /// into the input pipe when epoll says bytes came, and its flush runs Kestrel's parser and the request inline on
 /// the loop thread; the send side writes what Kestrel flushes to the output pipe at once, on the flushing thread,
 /// and waits for epoll only when the socket buffer is full. The lifecycle follows Kestrel's socket transport
-/// (SocketConnection): the connection is closed for Kestrel when the receive side ends (the client's FIN or an
-/// error), and the socket is shut down and closed when the send side ends or the connection is aborted.
+/// (SocketConnection) but for the client's FIN, which nginx reads as the end of the request stream, not of the
+/// connection (<see cref="IClientHalfClose"/>): it completes the input, and the connection is closed for Kestrel
+/// when the send side ends. An error on the receive side closes it at once. The socket is shut down and closed
+/// when the send side ends or the connection is aborted.
 /// </summary>
-internal sealed class LoopConnection : ConnectionContext,
+internal sealed class LoopConnection : ConnectionContext, IClientHalfClose,
     IConnectionIdFeature, IConnectionTransportFeature, IConnectionItemsFeature, IMemoryPoolFeature, IConnectionLifetimeFeature, IConnectionEndPointFeature
 {
     private const int MinimumReceiveBuffer = 2048;
@@ -26,13 +28,16 @@ internal sealed class LoopConnection : ConnectionContext,
     private readonly Pipe _input;
     private readonly Pipe _output;
     private readonly CancellationTokenSource _closedSource = new();
+    private readonly CancellationTokenSource _clientClosed = new();
     private readonly TaskCompletionSource _closedFired = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _shutdownLock = new();
     private readonly FeatureCollection _features = new(6);
     private IDictionary<object, object?>? _items;
     private string? _id;
     private Task? _processing;
-    private bool _closedSignalled;
+    private int _closedSignalled;
+    private int _inputEnded;
+    private int _abortOnInputEnd;
     private volatile bool _socketShut;
     private volatile Exception? _shutdownReason;
 
@@ -86,6 +91,21 @@ internal sealed class LoopConnection : ConnectionContext,
 
     public override EndPoint? RemoteEndPoint { get; set; }
 
+    public bool InputEnded => Volatile.Read(ref _inputEnded) != 0;
+
+    public CancellationToken Closed => _clientClosed.Token;
+
+    public void AbortOnInputEnd(bool on)
+    {
+        // Set, then look: a FIN that came first is seen here, one that comes later sees the flag (both sides
+        // write before they read, with full fences).
+        Interlocked.Exchange(ref _abortOnInputEnd, on ? 1 : 0);
+        if (on && InputEnded)
+        {
+            AbortForInputEnd();
+        }
+    }
+
     /// <summary>Starts both sides; called on the loop that owns the socket.</summary>
     public void Start() => _processing = RunAsync();
 
@@ -107,6 +127,7 @@ internal sealed class LoopConnection : ConnectionContext,
         }
 
         _closedSource.Dispose();
+        _clientClosed.Dispose();
         await base.DisposeAsync().ConfigureAwait(false);
     }
 
@@ -121,6 +142,7 @@ internal sealed class LoopConnection : ConnectionContext,
     private async Task ReceiveAsync()
     {
         Exception? error = null;
+        var finished = false;
         var input = _input.Writer;
         try
         {
@@ -138,6 +160,13 @@ internal sealed class LoopConnection : ConnectionContext,
 
                 if (received == 0)
                 {
+                    finished = true;
+                    Interlocked.Exchange(ref _inputEnded, 1);
+                    if (Volatile.Read(ref _abortOnInputEnd) != 0)
+                    {
+                        AbortForInputEnd();
+                    }
+
                     break;
                 }
 
@@ -160,7 +189,13 @@ internal sealed class LoopConnection : ConnectionContext,
         finally
         {
             input.Complete(_shutdownReason ?? error);
-            FireConnectionClosed();
+
+            // After a FIN the response in progress still goes out: the send side signals the close when it ends.
+            if (!finished || _socketShut)
+            {
+                FireConnectionClosed();
+            }
+
             await _closedFired.Task.ConfigureAwait(false);
         }
     }
@@ -213,21 +248,45 @@ internal sealed class LoopConnection : ConnectionContext,
 
             // A receive paused on a full input pipe must see the end too.
             _input.Writer.CancelPendingFlush();
+            FireConnectionClosed();
+        }
+    }
+
+    // nginx: "client prematurely closed connection" (the request's upstream part logs it and the 499). The
+    // upstream request is cancelled here and now, inline: its continuations run before the loop reads any other
+    // descriptor, so a backend response cannot slip out to a closed socket first.
+    private void AbortForInputEnd()
+    {
+        Abort(new ConnectionAbortedException("The client closed its side of the connection."));
+        CancelClientClosed();
+    }
+
+    private void CancelClientClosed()
+    {
+        try
+        {
+            _clientClosed.Cancel();
+        }
+        catch (AggregateException ex)
+        {
+            LoopFailures.Report(ex);
+        }
+        catch (ObjectDisposedException)
+        {
         }
     }
 
     private void FireConnectionClosed()
     {
-        if (_closedSignalled)
+        if (Interlocked.Exchange(ref _closedSignalled, 1) != 0)
         {
             return;
         }
 
-        _closedSignalled = true;
-
         // Off the loop, as Kestrel's transport does: the token's callbacks run request-abort code.
         ThreadPool.UnsafeQueueUserWorkItem(static state =>
         {
+            state.CancelClientClosed();
             try
             {
                 state._closedSource.Cancel();

@@ -23,6 +23,7 @@ internal sealed partial class LoopSocket : IEpollHandler, IDisposable
     private readonly ReadinessWaiter _read = new();
     private readonly ReadinessWaiter _write = new();
     private int _users = 1;
+    private volatile bool _peerClosedInput;
     private int _closed;
     private int _released;
     private MemoryHandle[]? _pins;
@@ -46,6 +47,12 @@ internal sealed partial class LoopSocket : IEpollHandler, IDisposable
 
     void IEpollHandler.OnEvents(uint events)
     {
+        if ((events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0)
+        {
+            // Set before the signal: a reader woken by it must not take a short read for a drain.
+            _peerClosedInput = true;
+        }
+
         if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0)
         {
             _read.Signal();
@@ -88,7 +95,9 @@ internal sealed partial class LoopSocket : IEpollHandler, IDisposable
 
         if (received > 0)
         {
-            if (received < buffer.Length)
+            // A short read means drained, unless the peer's FIN came with the bytes: edge-triggered epoll reported
+            // it once, with them, and the next recv() must find it (ngx_unix_recv keeps ready on pending_eof).
+            if (received < buffer.Length && !_peerClosedInput)
             {
                 _read.Drained(sequence);
             }

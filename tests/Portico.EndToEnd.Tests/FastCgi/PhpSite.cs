@@ -11,6 +11,7 @@ public abstract class PhpSite : IAsyncLifetime
 {
     private TempDir? _dir;
     private PorticoProcess? _portico;
+    private NginxProcess? _nginx;
 
     protected abstract string Config { get; }
 
@@ -19,7 +20,14 @@ public abstract class PhpSite : IAsyncLifetime
     /// <summary>Use Debian's /etc/nginx/fastcgi_params (as nginx does) instead of the embedded one.</summary>
     protected virtual bool UseSystemFastCgiParams => false;
 
+    /// <summary>Also run real nginx on the same <see cref="Config"/> and php-fpm pool (when it is installed),
+    /// on <see cref="NginxPort"/>.</summary>
+    protected virtual bool WithNginx => false;
+
     public int Port { get; private set; }
+
+    /// <summary>nginx's port when <see cref="WithNginx"/> (0 when nginx is not installed).</summary>
+    public int NginxPort { get; private set; }
 
     public int DeadPort { get; private set; }
 
@@ -54,14 +62,15 @@ public abstract class PhpSite : IAsyncLifetime
         var conf = _dir.Write("portico/portico.conf", "daemon off;\nmaster_process off;\nworker_processes 1;\nerror_log " + ErrorLogPath + " info;\nevents { worker_connections 256; }\n" + Expand(Config, Port));
         _portico = PorticoProcess.Start(Root, "-p", Path.Combine(Root, "portico") + "/", "-c", conf);
         await _portico.WaitForPortAsync(Port);
-        await OnStartedAsync();
+        if (WithNginx && File.Exists(NginxProcess.Binary))
+        {
+            NginxPort = FreePort.Next();
+            var prefix = Path.Combine(Root, "nginx");
+            Directory.CreateDirectory(prefix);
+            File.Copy("/etc/nginx/fastcgi_params", Path.Combine(prefix, "fastcgi_params"));
+            _nginx = await NginxProcess.StartAsync(prefix, Expand(Config, NginxPort), NginxPort);
+        }
     }
-
-    /// <summary>Runs after php-fpm and portico are up (e.g. to start nginx beside them).</summary>
-    protected virtual Task OnStartedAsync() => Task.CompletedTask;
-
-    /// <summary>Runs first on dispose.</summary>
-    protected virtual ValueTask OnDisposingAsync() => ValueTask.CompletedTask;
 
     public string Expand(string config, int port) =>
         config.Replace("{port}", port.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)
@@ -88,7 +97,11 @@ public abstract class PhpSite : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        await OnDisposingAsync();
+        if (_nginx is not null)
+        {
+            await _nginx.DisposeAsync();
+        }
+
         if (_portico is not null)
         {
             await _portico.DisposeAsync();

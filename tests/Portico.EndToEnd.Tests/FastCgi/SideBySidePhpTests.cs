@@ -5,11 +5,9 @@ namespace Portico.EndToEnd.Tests.FastCgi;
 /// <summary>The same PHP site under real nginx and under portico, both passing to one php-fpm pool.</summary>
 public sealed class SideBySidePhpSite : PhpSite
 {
-    private NginxProcess? _nginx;
-
-    public int NginxPort { get; private set; }
-
     protected override bool UseSystemFastCgiParams => true;
+
+    protected override bool WithNginx => true;
 
     protected override string Config => """
         http {
@@ -61,28 +59,6 @@ public sealed class SideBySidePhpSite : PhpSite
             }
         }
         """;
-
-    protected override async Task OnStartedAsync()
-    {
-        if (!File.Exists(NginxProcess.Binary))
-        {
-            return;
-        }
-
-        NginxPort = FreePort.Next();
-        var prefix = Path.Combine(Root, "nginx");
-        Directory.CreateDirectory(prefix);
-        File.Copy("/etc/nginx/fastcgi_params", Path.Combine(prefix, "fastcgi_params"));
-        _nginx = await NginxProcess.StartAsync(prefix, Expand(Config, NginxPort), NginxPort);
-    }
-
-    protected override async ValueTask OnDisposingAsync()
-    {
-        if (_nginx is not null)
-        {
-            await _nginx.DisposeAsync();
-        }
-    }
 }
 
 public sealed class SideBySidePhpTests(SideBySidePhpSite site) : IClassFixture<SideBySidePhpSite>
