@@ -43,6 +43,37 @@ public sealed class ConnectionHandOffTests
     }
 
     [Fact]
+    public async Task Request_cancelled_while_it_waits_for_a_hand_off_never_reaches_the_backend()
+    {
+        // The client that went away (nginx's 499) must not run its script: not on the connection handed back, not on a
+        // new one.
+        await using var backend = new GatedBackend();
+        var clock = new ManualTimeProvider();
+        await using var client = backend.Client(clock);
+        await backend.MakePoolOverflowAsync(client);
+
+        var a = backend.GetAsync(client);
+        await backend.WaitForRequestsAsync(1);
+        using var gone = new CancellationTokenSource();
+        var b = client.SendAsync(new FastCgiRequest().Add("SCRIPT_FILENAME", "/b.php"), gone.Token);
+        await Task.Delay(50);
+        Assert.False(b.IsCompleted);
+        await gone.CancelAsync();
+
+        backend.Release(1);
+        Assert.Equal("ok", await a);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => b);
+
+        // A's connection came back untouched: the next request runs on it, and it is the only one that arrives.
+        var c = backend.GetAsync(client);
+        await backend.WaitForRequestsAsync(1);
+        backend.Release(1);
+        Assert.Equal("ok", await c);
+        Assert.Equal(2, backend.Server.AcceptedConnections);
+        Assert.Equal(0, backend.Requests("/b.php"));
+    }
+
+    [Fact]
     public async Task Waiting_request_connects_once_the_hand_off_wait_is_over()
     {
         await using var backend = new GatedBackend();
@@ -362,6 +393,7 @@ public sealed class ConnectionHandOffTests
         private const string DefaultScript = "/x.php";
         private readonly ConcurrentDictionary<string, SemaphoreSlim> _gates = new();
         private readonly SemaphoreSlim _arrived = new(0);
+        private readonly ConcurrentDictionary<string, int> _requests = new();
 
         public GatedBackend()
         {
@@ -369,8 +401,9 @@ public sealed class ConnectionHandOffTests
             {
                 while (await c.ReadRequestAsync() is { } request)
                 {
-                    _arrived.Release();
                     var script = request.Params["SCRIPT_FILENAME"];
+                    _requests.AddOrUpdate(script, 1, static (_, n) => n + 1);
+                    _arrived.Release();
                     await Gate(script).WaitAsync(c.Stopping);
                     if (script == DyingScript)
                     {
@@ -398,6 +431,9 @@ public sealed class ConnectionHandOffTests
         }
 
         public void Release(int count, string script = DefaultScript) => Gate(script).Release(count);
+
+        /// <summary>Requests for <paramref name="script"/> that reached the backend.</summary>
+        public int Requests(string script) => _requests.GetValueOrDefault(script);
 
         /// <summary>Waits for <paramref name="count"/> more requests to reach the backend.</summary>
         public async Task WaitForRequestsAsync(int count)

@@ -78,7 +78,13 @@ public sealed class FastCgiClient : IAsyncDisposable
         }
 
         var reused = connection is not null;
-        connection ??= (await Pool.RentNewAsync(Options.ConnectTimeout, cancellationToken).ConfigureAwait(false)).Connection;
+        if (connection is null)
+        {
+            // A waiter cancelled while it waited is released to fail here, not to connect.
+            cancellationToken.ThrowIfCancellationRequested();
+            connection = (await Pool.RentNewAsync(Options.ConnectTimeout, cancellationToken).ConfigureAwait(false)).Connection;
+        }
+
         return await new FastCgiExchange(Pool, connection, Options, reused).RunAsync(request, cancellationToken).ConfigureAwait(false);
     }
 

@@ -61,6 +61,16 @@ internal sealed class FastCgiExchange : IReadWaitGuard
 
     public async Task<FastCgiResponse> RunAsync(FastCgiRequest request, CancellationToken cancellationToken)
     {
+        if (cancellationToken.IsCancellationRequested)
+        {
+            // The caller gave up while it waited for this connection (a hand-off, a connect). Nothing was sent: the
+            // connection goes back as it came, and the request never reaches the backend. (Checked here because
+            // a send that fits the socket buffer, and a response already there, complete without a look at it.)
+            Interlocked.Exchange(ref _released, 1);
+            await _pool.ReturnAsync(_connection).ConfigureAwait(false);
+            throw new OperationCanceledException(cancellationToken);
+        }
+
         var io = _connection.IoToken;
         _callerToken = cancellationToken;
         _callerRegistration = cancellationToken.UnsafeRegister(static state => ((FastCgiConnection)state!).CancelIo(), _connection);

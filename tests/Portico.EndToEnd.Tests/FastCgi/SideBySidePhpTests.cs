@@ -9,6 +9,10 @@ public sealed class SideBySidePhpSite : PhpSite
 
     protected override bool WithNginx => true;
 
+    // nginx and portico each keep up to 2 idle connections (upstream keepalive 2), and each pins a php-fpm worker:
+    // with fewer workers than 2 + 2 + 1, a new connection can wait in php-fpm's accept queue behind idle ones.
+    protected override int Workers => 5;
+
     protected override string Config => """
         http {
             include /etc/nginx/mime.types;
