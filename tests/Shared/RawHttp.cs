@@ -48,6 +48,44 @@ public static class RawHttp
         return SendAsync(baseAddress.Port, request.ToString(), method == "HEAD", baseAddress.Host);
     }
 
+    /// <summary>
+    /// Sends <paramref name="request"/>, then shuts down the sending side when <paramref name="halfClose"/> (a FIN,
+    /// as <c>nc -N</c> sends), and returns every byte read until the server closes (a reset ends it too).
+    /// </summary>
+    public static async Task<string> SendAndReadToEndAsync(int port, string request, bool halfClose)
+    {
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        using var timeout = new CancellationTokenSource(Timeout);
+        await socket.ConnectAsync("127.0.0.1", port, timeout.Token);
+        await socket.SendAsync(Encoding.ASCII.GetBytes(request), SocketFlags.None, timeout.Token);
+        if (halfClose)
+        {
+            socket.Shutdown(SocketShutdown.Send);
+        }
+
+        var received = new MemoryStream();
+        var buffer = new byte[16 * 1024];
+        try
+        {
+            while (true)
+            {
+                var n = await socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token);
+                if (n == 0)
+                {
+                    break;
+                }
+
+                received.Write(buffer, 0, n);
+            }
+        }
+        catch (SocketException ex) when (ex.SocketErrorCode == SocketError.ConnectionReset)
+        {
+            // A reset after the bytes read so far ends the response as well.
+        }
+
+        return Encoding.ASCII.GetString(received.ToArray());
+    }
+
     /// <summary>Sends the request bytes and reads one response (HEAD responses have no body).</summary>
     public static async Task<RawResponse> SendAsync(int port, string request, bool isHead = false, string address = "127.0.0.1")
     {

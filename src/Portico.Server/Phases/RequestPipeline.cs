@@ -219,6 +219,10 @@ internal sealed class RequestPipeline
                 http.Response.StatusCode = 499;
             }
         }
+        catch (BadHttpRequestException ex)
+        {
+            await RejectBodyAsync(ctx, snapshot, ex).ConfigureAwait(false);
+        }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             // A failure inside a handler (a file truncated while sent, a bug) must cost one
@@ -237,6 +241,39 @@ internal sealed class RequestPipeline
         {
             snapshot.Logs.Log(ctx);
         }
+    }
+
+    /// <summary>
+    /// Kestrel's verdict on a request body a handler was reading: it ended early (the client's FIN, or a chunked
+    /// body cut short), a chunk was malformed, or it came too slowly. nginx answers a malformed body with its
+    /// 400 page ("client sent invalid chunked body"), and a client that closed or stalled with nothing at all: it
+    /// logs 400 or 408 and closes the connection ("client prematurely closed connection while reading client
+    /// request body", ngx_http_read_client_request_body).
+    /// </summary>
+    private static async Task RejectBodyAsync(RequestContext ctx, RuntimeConfig snapshot, BadHttpRequestException ex)
+    {
+        var http = ctx.Http;
+        var ended = ex.Message.StartsWith("Unexpected end of request content", StringComparison.Ordinal);
+        var timedOut = ex.StatusCode == StatusCodes.Status408RequestTimeout;
+        var text = ended ? "client prematurely closed connection while reading client request body"
+            : timedOut ? "client timed out while reading client request body"
+            : "client sent invalid request body: " + ex.Message.TrimEnd('.');
+        snapshot.Logs.ErrorLog.Write(Portico.Config.LogLevel.Info, ctx, text);
+        if (http.Response.HasStarted)
+        {
+            http.Abort();
+            return;
+        }
+
+        if (ended || timedOut)
+        {
+            http.Response.StatusCode = ex.StatusCode;
+            http.Abort();
+            return;
+        }
+
+        http.Response.Clear();
+        await SpecialResponse.WriteAsync(ctx, ex.StatusCode).ConfigureAwait(false);
     }
 
     private static PhaseOutcome Start(RequestContext ctx)

@@ -1,6 +1,3 @@
-using System.Net.Sockets;
-using System.Text;
-
 namespace Portico.EndToEnd.Tests.FastCgi;
 
 /// <summary>A site under nginx and under portico where clients send a request and then close their side.</summary>
@@ -59,11 +56,11 @@ public sealed class HalfCloseTests(HalfCloseSite site) : IClassFixture<HalfClose
     public async Task A_static_file_is_still_sent_after_the_client_half_closes(string server)
     {
         WriteStaticFile();
-        var response = await SendThenHalfCloseAsync(server, "GET /half.txt HTTP/1.0\r\nHost: localhost\r\n\r\n");
+        var response = await RawHttp.SendAndReadToEndAsync(Port(server), "GET /half.txt HTTP/1.0\r\nHost: localhost\r\n\r\n", halfClose: true);
 
         Assert.StartsWith("HTTP/1.1 200 OK\r\n", response, StringComparison.Ordinal);
         Assert.EndsWith("\r\n\r\n" + StaticText, response, StringComparison.Ordinal);
-        await WaitForAccessLineAsync(server, $"GET /half.txt HTTP/1.0 200 {StaticText.Length}");
+        await site.WaitForAccessLineAsync(Port(server), $"GET /half.txt HTTP/1.0 200 {StaticText.Length}");
     }
 
     [PhpFpmTheory(NginxProcess.Binary)]
@@ -71,9 +68,7 @@ public sealed class HalfCloseTests(HalfCloseSite site) : IClassFixture<HalfClose
     public async Task Requests_pipelined_before_the_fin_are_all_answered_then_the_connection_closes(string server)
     {
         WriteStaticFile();
-        var response = await SendThenHalfCloseAsync(
-            server,
-            "GET /half.txt HTTP/1.1\r\nHost: localhost\r\n\r\nGET /half.txt?second HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        var response = await RawHttp.SendAndReadToEndAsync(Port(server), "GET /half.txt HTTP/1.1\r\nHost: localhost\r\n\r\nGET /half.txt?second HTTP/1.1\r\nHost: localhost\r\n\r\n", halfClose: true);
 
         // Both answered in order; the read ended, so the server closed the connection after the second.
         var first = response.IndexOf("HTTP/1.1 200 OK", StringComparison.Ordinal);
@@ -94,16 +89,14 @@ public sealed class HalfCloseTests(HalfCloseSite site) : IClassFixture<HalfClose
         var received = new bool[Rounds];
         for (var i = 0; i < Rounds; i++)
         {
-            var response = await SendThenHalfCloseAsync(
-                server,
-                $"GET /half.txt HTTP/1.1\r\nHost: localhost\r\n\r\nGET /hello.php?i={i} HTTP/1.1\r\nHost: localhost\r\n\r\n");
+            var response = await RawHttp.SendAndReadToEndAsync(Port(server), $"GET /half.txt HTTP/1.1\r\nHost: localhost\r\n\r\nGET /hello.php?i={i} HTTP/1.1\r\nHost: localhost\r\n\r\n", halfClose: true);
             Assert.StartsWith("HTTP/1.1 200 OK\r\n", response, StringComparison.Ordinal);
             received[i] = response.Contains("Hello from PHP", StringComparison.Ordinal);
         }
 
         for (var i = 0; i < Rounds; i++)
         {
-            await WaitForAccessLineAsync(server, received[i] ? $"GET /hello.php?i={i} HTTP/1.1 200 " : $"GET /hello.php?i={i} HTTP/1.1 499 0");
+            await site.WaitForAccessLineAsync(Port(server), received[i] ? $"GET /hello.php?i={i} HTTP/1.1 200 " : $"GET /hello.php?i={i} HTTP/1.1 499 0");
         }
     }
 
@@ -111,10 +104,10 @@ public sealed class HalfCloseTests(HalfCloseSite site) : IClassFixture<HalfClose
     [MemberData(nameof(Servers))]
     public async Task A_php_request_is_cut_short_with_499_when_the_client_half_closes(string server)
     {
-        var response = await SendThenHalfCloseAsync(server, "GET /slow.php HTTP/1.0\r\nHost: localhost\r\n\r\n");
+        var response = await RawHttp.SendAndReadToEndAsync(Port(server), "GET /slow.php HTTP/1.0\r\nHost: localhost\r\n\r\n", halfClose: true);
 
         Assert.Equal("", response);
-        await WaitForAccessLineAsync(server, "GET /slow.php HTTP/1.0 499 0");
+        await site.WaitForAccessLineAsync(Port(server), "GET /slow.php HTTP/1.0 499 0");
         if (server == "portico")
         {
             var log = await site.WaitForErrorLogAsync("client prematurely closed connection");
@@ -132,66 +125,14 @@ public sealed class HalfCloseTests(HalfCloseSite site) : IClassFixture<HalfClose
     [MemberData(nameof(Servers))]
     public async Task With_fastcgi_ignore_client_abort_on_the_php_response_still_comes(string server)
     {
-        var response = await SendThenHalfCloseAsync(server, "GET /ignore/x HTTP/1.0\r\nHost: localhost\r\n\r\n");
+        var response = await RawHttp.SendAndReadToEndAsync(Port(server), "GET /ignore/x HTTP/1.0\r\nHost: localhost\r\n\r\n", halfClose: true);
 
         Assert.StartsWith("HTTP/1.1 200 OK\r\n", response, StringComparison.Ordinal);
         Assert.Contains("\r\n\r\nslow ", response, StringComparison.Ordinal);
-        await WaitForAccessLineAsync(server, "GET /ignore/x HTTP/1.0 200 ");
+        await site.WaitForAccessLineAsync(Port(server), "GET /ignore/x HTTP/1.0 200 ");
     }
 
     private int Port(string server) => server == "nginx" ? site.NginxPort : site.Port;
 
     private void WriteStaticFile() => File.WriteAllText(Path.Combine(site.Root, "www", "half.txt"), StaticText);
-
-    /// <summary>Sends <paramref name="request"/>, shuts down the sending side, and reads until the server closes.</summary>
-    private async Task<string> SendThenHalfCloseAsync(string server, string request)
-    {
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        using var timeout = new CancellationTokenSource(RawHttp.Timeout);
-        await socket.ConnectAsync("127.0.0.1", Port(server), timeout.Token);
-        await socket.SendAsync(Encoding.ASCII.GetBytes(request), SocketFlags.None, timeout.Token);
-        socket.Shutdown(SocketShutdown.Send);
-
-        var received = new MemoryStream();
-        var buffer = new byte[16 * 1024];
-        try
-        {
-            while (true)
-            {
-                var n = await socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token);
-                if (n == 0)
-                {
-                    break;
-                }
-
-                received.Write(buffer, 0, n);
-            }
-        }
-        catch (SocketException ex) when (ex.SocketErrorCode == SocketError.ConnectionReset)
-        {
-            // A reset after the bytes read so far ends the response as well.
-        }
-
-        return Encoding.ASCII.GetString(received.ToArray());
-    }
-
-    private async Task WaitForAccessLineAsync(string server, string line)
-    {
-        var path = Path.Combine(site.Root, $"access-{Port(server)}.log");
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        string log;
-        do
-        {
-            log = File.Exists(path) ? await File.ReadAllTextAsync(path) : "";
-            if (log.Contains(line, StringComparison.Ordinal))
-            {
-                return;
-            }
-
-            await Task.Delay(50);
-        }
-        while (DateTime.UtcNow < deadline);
-
-        Assert.Fail($"{server}'s access log has no \"{line}\":\n{log}");
-    }
 }

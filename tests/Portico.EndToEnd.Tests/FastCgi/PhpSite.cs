@@ -79,6 +79,28 @@ public abstract class PhpSite : IAsyncLifetime
               .Replace("{unix}", Fpm.Unix.ToString(), StringComparison.Ordinal)
               .Replace("{dead}", "127.0.0.1:" + DeadPort.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal);
 
+    /// <summary>Waits (bounded) until the access log <c>{root}/access-{port}.log</c> (a config's choice) of the server
+    /// on <paramref name="port"/> has <paramref name="line"/>; fails with the log otherwise.</summary>
+    public async Task WaitForAccessLineAsync(int port, string line)
+    {
+        var path = Path.Combine(Root, $"access-{port}.log");
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        string log;
+        do
+        {
+            log = File.Exists(path) ? await File.ReadAllTextAsync(path) : "";
+            if (log.Contains(line, StringComparison.Ordinal))
+            {
+                return;
+            }
+
+            await Task.Delay(50);
+        }
+        while (DateTime.UtcNow < deadline);
+
+        Assert.Fail($"the access log of port {port} has no \"{line}\":\n{log}");
+    }
+
     /// <summary>Waits (bounded) until the error log contains <paramref name="text"/>; returns the log.</summary>
     public async Task<string> WaitForErrorLogAsync(string text)
     {

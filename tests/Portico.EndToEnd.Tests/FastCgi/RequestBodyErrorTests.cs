@@ -1,0 +1,69 @@
+namespace Portico.EndToEnd.Tests.FastCgi;
+
+/// <summary>A PHP site under nginx and under portico whose clients send request bodies that go wrong.</summary>
+public sealed class RequestBodyErrorSite : PhpSite
+{
+    protected override bool UseSystemFastCgiParams => true;
+
+    protected override bool WithNginx => true;
+
+    protected override string Config => """
+        http {
+            log_format plain '$request $status';
+            access_log {root}/access-{port}.log plain;
+            server {
+                listen 127.0.0.1:{port};
+                root {root}/www;
+                location ~ \.php$ {
+                    include fastcgi_params;
+                    fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
+                    fastcgi_pass {tcp};
+                }
+            }
+        }
+        """;
+}
+
+/// <summary>
+/// A request body read for FastCGI (buffered first, as nginx does) that is malformed gets nginx's 400 page; one
+/// the client stops sending (its FIN before the declared length, or before the last chunk) gets nothing and is
+/// logged 400 (ngx_http_read_client_request_body: "client prematurely closed connection"). Never a 500, never a
+/// request to the backend. Every case runs against nginx too.
+/// </summary>
+public sealed class RequestBodyErrorTests(RequestBodyErrorSite site) : IClassFixture<RequestBodyErrorSite>
+{
+    public static TheoryData<string> Servers => new() { "nginx", "portico" };
+
+    [PhpFpmTheory(NginxProcess.Binary)]
+    [MemberData(nameof(Servers))]
+    public async Task A_malformed_chunk_gets_400(string server)
+    {
+        var response = await RawHttp.SendAndReadToEndAsync(Port(server), "POST /echobody.php?bad-chunk HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n", halfClose: false);
+
+        Assert.StartsWith("HTTP/1.1 400 Bad Request\r\n", response, StringComparison.Ordinal);
+        Assert.DoesNotContain("POST", response, StringComparison.Ordinal); // the script never ran
+        await site.WaitForAccessLineAsync(Port(server), "POST /echobody.php?bad-chunk HTTP/1.1 400");
+    }
+
+    [PhpFpmTheory(NginxProcess.Binary)]
+    [MemberData(nameof(Servers))]
+    public async Task A_body_shorter_than_its_content_length_then_the_fin_gets_nothing_and_is_logged_400(string server)
+    {
+        var response = await RawHttp.SendAndReadToEndAsync(Port(server), "POST /echobody.php?short HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\nonly a part", halfClose: true);
+
+        Assert.Equal("", response);
+        await site.WaitForAccessLineAsync(Port(server), "POST /echobody.php?short HTTP/1.1 400");
+    }
+
+    [PhpFpmTheory(NginxProcess.Binary)]
+    [MemberData(nameof(Servers))]
+    public async Task A_chunked_body_without_its_last_chunk_then_the_fin_gets_nothing_and_is_logged_400(string server)
+    {
+        var response = await RawHttp.SendAndReadToEndAsync(Port(server), "POST /echobody.php?unfinished HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n", halfClose: true);
+
+        Assert.Equal("", response);
+        await site.WaitForAccessLineAsync(Port(server), "POST /echobody.php?unfinished HTTP/1.1 400");
+    }
+
+    private int Port(string server) => server == "nginx" ? site.NginxPort : site.Port;
+}
