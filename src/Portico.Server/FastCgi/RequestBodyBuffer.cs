@@ -17,6 +17,9 @@ namespace Portico.Server.FastCgi;
 /// </summary>
 internal sealed class RequestBodyBuffer : IAsyncDisposable
 {
+    /// <summary>Kestrel's message for a body that ended before its length or last chunk (CoreStrings).</summary>
+    public const string UnexpectedEnd = "Unexpected end of request content.";
+
     private const int ChunkSize = 64 * 1024;
 
     private RequestBodyBuffer(Stream? stream, long length, bool replayable, string? filePath)
@@ -112,6 +115,15 @@ internal sealed class RequestBodyBuffer : IAsyncDisposable
 
                 await target.WriteAsync(buffer.AsMemory(0, read), http.RequestAborted).ConfigureAwait(false);
             }
+        }
+        catch (Exception ex) when (ex is Microsoft.AspNetCore.Connections.ConnectionResetException
+                                   || (ex is OperationCanceledException or IOException && http.RequestAborted.IsCancellationRequested))
+        {
+            // The client went away while sending its body: Kestrel tells it by a reset, or by aborting the request
+            // (it does that itself when a chunked body ends early). nginx: "client prematurely closed connection
+            // while reading client request body", 400, whichever way it came.
+            await target.DisposeAsync().ConfigureAwait(false);
+            throw new BadHttpRequestException(UnexpectedEnd, StatusCodes.Status400BadRequest, ex);
         }
         catch
         {

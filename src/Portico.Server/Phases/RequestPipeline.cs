@@ -253,7 +253,7 @@ internal sealed class RequestPipeline
     private static async Task RejectBodyAsync(RequestContext ctx, RuntimeConfig snapshot, BadHttpRequestException ex)
     {
         var http = ctx.Http;
-        var ended = ex.Message.StartsWith("Unexpected end of request content", StringComparison.Ordinal);
+        var ended = ex.Message.StartsWith(FastCgi.RequestBodyBuffer.UnexpectedEnd, StringComparison.Ordinal);
         var timedOut = ex.StatusCode == StatusCodes.Status408RequestTimeout;
         var text = ended ? "client prematurely closed connection while reading client request body"
             : timedOut ? "client timed out while reading client request body"
