@@ -55,21 +55,25 @@ internal sealed class RequestBodyBuffer : IAsyncDisposable
         var other => other,
     };
 
-    public static async ValueTask<(RequestBodyBuffer? Body, long TooLarge)> ReadAsync(RequestContext ctx, bool requestBuffering)
+    // Not async itself: most requests (GET, HEAD) have no body, and then no state machine is started.
+    public static ValueTask<(RequestBodyBuffer? Body, long TooLarge)> ReadAsync(RequestContext ctx, bool requestBuffering)
     {
         var http = ctx.Http;
         if (ctx.RequestBody is { } held)
         {
             // Read before an internal redirect (X-Accel-Redirect, error_page) to another FastCGI location.
-            return (held, 0);
+            return new((held, 0));
         }
 
         var request = http.Request;
         var declared = request.ContentLength;
-        var chunked = declared is null && http.Features.Find<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true;
+
+        // HTTP/1.1 (RFC 9112 section 6.3): without Content-Length or Transfer-Encoding a request has no body.
+        var chunked = declared is null && request.Headers.TransferEncoding.Count > 0
+            && http.Features.Find<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true;
         if (!chunked && (declared ?? 0) == 0)
         {
-            return (Empty, 0);
+            return new((Empty, 0));
         }
 
         if (!requestBuffering && !chunked)
@@ -77,9 +81,16 @@ internal sealed class RequestBodyBuffer : IAsyncDisposable
             // fastcgi_request_buffering off: stream the body while the backend reads it (not replayable).
             var streamed = new RequestBodyBuffer(request.Body, declared!.Value, replayable: false, null);
             Keep(ctx, streamed);
-            return (streamed, 0);
+            return new((streamed, 0));
         }
 
+        return BufferAsync(ctx, declared, chunked);
+    }
+
+    private static async ValueTask<(RequestBodyBuffer? Body, long TooLarge)> BufferAsync(RequestContext ctx, long? declared, bool chunked)
+    {
+        var http = ctx.Http;
+        var request = http.Request;
         var limit = ctx.Settings.ClientMaxBodySize;
         var memoryLimit = Math.Max(0, ctx.Settings.ClientBodyBufferSize);
         Stream target = declared is { } d && d <= memoryLimit ? new MemoryStream((int)d) : new MemoryStream();
