@@ -1,16 +1,8 @@
 namespace Portico.EndToEnd.Tests.FastCgi;
 
 /// <summary>A site under nginx and under portico where clients send a request and then close their side.</summary>
-public sealed class HalfCloseSite : PhpSite
+public sealed class HalfCloseSite : NginxBesidePhpSite
 {
-    protected override bool UseSystemFastCgiParams => true;
-
-    protected override bool WithNginx => true;
-
-    // nginx and portico each keep up to 2 idle connections (upstream keepalive 2), and each pins a php-fpm worker:
-    // with fewer workers than 2 + 2 + 1, a new connection can wait in php-fpm's accept queue behind idle ones.
-    protected override int Workers => 5;
-
     protected override string Config => """
         http {
             include /etc/nginx/mime.types;

@@ -15,7 +15,9 @@ public abstract class PhpSite : IAsyncLifetime
 
     protected abstract string Config { get; }
 
-    protected virtual int Workers => 3;
+    // With nginx beside, each server keeps up to 2 idle connections (upstream keepalive 2) and each pins a php-fpm
+    // worker: with fewer workers than 2 + 2 + 1, a new connection can wait in php-fpm's accept queue behind idle ones.
+    protected virtual int Workers => WithNginx ? 5 : 3;
 
     /// <summary>Use Debian's /etc/nginx/fastcgi_params (as nginx does) instead of the embedded one.</summary>
     protected virtual bool UseSystemFastCgiParams => false;
@@ -136,4 +138,13 @@ public abstract class PhpSite : IAsyncLifetime
 
         _dir?.Dispose();
     }
+}
+
+/// <summary>A PHP site under portico and under real nginx beside it: one config, one php-fpm pool, and nginx's own
+/// <c>fastcgi_params</c> for both.</summary>
+public abstract class NginxBesidePhpSite : PhpSite
+{
+    protected override bool UseSystemFastCgiParams => true;
+
+    protected override bool WithNginx => true;
 }

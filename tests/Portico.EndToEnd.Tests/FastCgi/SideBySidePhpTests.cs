@@ -3,16 +3,8 @@ using System.Text.Json;
 namespace Portico.EndToEnd.Tests.FastCgi;
 
 /// <summary>The same PHP site under real nginx and under portico, both passing to one php-fpm pool.</summary>
-public sealed class SideBySidePhpSite : PhpSite
+public sealed class SideBySidePhpSite : NginxBesidePhpSite
 {
-    protected override bool UseSystemFastCgiParams => true;
-
-    protected override bool WithNginx => true;
-
-    // nginx and portico each keep up to 2 idle connections (upstream keepalive 2), and each pins a php-fpm worker:
-    // with fewer workers than 2 + 2 + 1, a new connection can wait in php-fpm's accept queue behind idle ones.
-    protected override int Workers => 5;
-
     protected override string Config => """
         http {
             include /etc/nginx/mime.types;
