@@ -18,6 +18,8 @@ internal static class FastCgiDump
         yield return new("fastcgi_read_timeout", ConfigDump.Time(f.ReadTimeout));
         yield return new("fastcgi_intercept_errors", ConfigDump.OnOff(f.InterceptErrors));
         yield return new("fastcgi_ignore_client_abort", ConfigDump.OnOff(f.IgnoreClientAbort));
+        yield return new("fastcgi_pass_request_headers", ConfigDump.OnOff(f.PassRequestHeaders));
+        yield return new("fastcgi_pass_request_body", ConfigDump.OnOff(f.PassRequestBody));
         yield return new("fastcgi_hide_header", string.Join(' ', f.HideHeaders));
         yield return new("fastcgi_pass_header", string.Join(' ', f.PassHeaders));
         yield return new("fastcgi_buffering", ConfigDump.OnOff(f.Buffering));

@@ -21,6 +21,8 @@ internal static class FastCgiDirectives
         new("fastcgi_read_timeout", All3, Arity.Take1, (ctx, d) => { TimeSpan v = Values.TimeArg(d); Set(ctx, d, f => f with { ReadTimeout = v }); }),
         new("fastcgi_intercept_errors", All3, Arity.Flag, (ctx, d) => { bool v = Values.Flag(d); Set(ctx, d, f => f with { InterceptErrors = v }); }),
         new("fastcgi_ignore_client_abort", All3, Arity.Flag, (ctx, d) => { bool v = Values.Flag(d); Set(ctx, d, f => f with { IgnoreClientAbort = v }); }),
+        new("fastcgi_pass_request_headers", All3, Arity.Flag, (ctx, d) => { bool v = Values.Flag(d); Set(ctx, d, f => f with { PassRequestHeaders = v }); }),
+        new("fastcgi_pass_request_body", All3, Arity.Flag, (ctx, d) => { bool v = Values.Flag(d); Set(ctx, d, f => f with { PassRequestBody = v }); }),
         new("fastcgi_hide_header", All3, Arity.Take1, (ctx, d) =>
             ctx.Level.List<string>("fastcgi_hide_header", (s, l) => s with { FastCgi = s.FastCgi with { HideHeaders = l } }).Add(d.Args[0])),
         new("fastcgi_pass_header", All3, Arity.Take1, (ctx, d) =>

@@ -31,6 +31,13 @@ public sealed record FastCgiSettings
     /// request going (and gets the response if it still reads).</summary>
     public bool IgnoreClientAbort { get; init; }
 
+    /// <summary><c>fastcgi_pass_request_headers</c>: the request's header fields as <c>HTTP_*</c> params.</summary>
+    public bool PassRequestHeaders { get; init; } = true;
+
+    /// <summary><c>fastcgi_pass_request_body</c>: when off the body is still read (and <c>client_max_body_size</c>
+    /// applies), but the backend gets an empty STDIN.</summary>
+    public bool PassRequestBody { get; init; } = true;
+
     /// <summary><c>fastcgi_hide_header</c>: extra response headers not passed to the client.</summary>
     public IReadOnlyList<string> HideHeaders { get; init; } = [];
 

@@ -62,7 +62,9 @@ internal static class FastCgiContent
             }
         }
 
-        var (body, tooLarge) = await RequestBodyBuffer.ReadAsync(ctx, settings.RequestBuffering).ConfigureAwait(false);
+        // fastcgi_pass_request_body off: the body is read all the same (nginx reads it too, and client_max_body_size
+        // applies), but never sent.
+        var (body, tooLarge) = await RequestBodyBuffer.ReadAsync(ctx, settings.RequestBuffering || !settings.PassRequestBody).ConfigureAwait(false);
         if (body is null)
         {
             errorLog.Write(LogLevel.Error, ctx, $"client intended to send too large chunked body: {tooLarge.ToString(CultureInfo.InvariantCulture)} bytes");
@@ -76,7 +78,7 @@ internal static class FastCgiContent
 
         using var block = new FastCgiParamBlock();
         var request = BuildRequest(ctx, fcgi, block);
-        request.Body = body.OpenReader();
+        request.Body = settings.PassRequestBody ? body.OpenReader() : null;
 
         var time = runtime.Time;
         var started = time.GetTimestamp();
@@ -136,7 +138,7 @@ internal static class FastCgiContent
                     if (MayRetry(settings, Condition(ex.Kind), tries, maxTries, started, time)
                         && (!sent || (body.Replayable && (idempotent || settings.NextUpstream.HasFlag(FastCgiNextUpstream.NonIdempotent)))))
                     {
-                        request.Body = body.OpenReader();
+                        request.Body = settings.PassRequestBody ? body.OpenReader() : null;
                         continue;
                     }
 
@@ -170,7 +172,7 @@ internal static class FastCgiContent
                     response = null;
                     // nginx counts http_500/503 as failures of the server, never http_403/404.
                     group.Release(peer, failed: status is 500 or 503);
-                    request.Body = body.OpenReader();
+                    request.Body = settings.PassRequestBody ? body.OpenReader() : null;
                     continue;
                 }
 
@@ -444,6 +446,11 @@ internal static class FastCgiContent
             {
                 block.Add(param.NameBytes, value);
             }
+        }
+
+        if (!fcgi.Source.PassRequestHeaders)
+        {
+            return request;
         }
 
         // fastcgi_pass_request_headers on: every request header as HTTP_NAME ("-" -> "_", upper case).

@@ -46,6 +46,20 @@ public sealed class SideBySidePhpSite : NginxBesidePhpSite
                     fastcgi_pass php;
                 }
 
+                location ~ ^/noheaders/(.+\.php)$ {
+                    fastcgi_pass_request_headers off;
+                    include fastcgi_params;
+                    fastcgi_param SCRIPT_FILENAME $document_root/$1;
+                    fastcgi_pass php;
+                }
+
+                location ~ ^/nobody/(.+\.php)$ {
+                    fastcgi_pass_request_body off;
+                    include fastcgi_params;
+                    fastcgi_param SCRIPT_FILENAME $document_root/$1;
+                    fastcgi_pass php;
+                }
+
                 location ~ \.php$ {
                     include fastcgi_params;
                     fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
@@ -122,6 +136,7 @@ public sealed class SideBySidePhpTests(SideBySidePhpSite site) : IClassFixture<S
     [InlineData("/split/server.php/a/b", "")]
     [InlineData("/safe/server.php/a/b", "")]
     [InlineData("/server.php", "X-Forwarded-For: 10.1.1.1\r\nX_Dropped: 1\r\nCookie: a=1; b=2\r\nAccept: text/html\r\n")]
+    [InlineData("/noheaders/server.php", "X-Forwarded-For: 10.1.1.1\r\nCookie: a=1; b=2\r\nAccept: text/html\r\n")]
     public async Task Same_cgi_params_as_nginx(string target, string headers)
     {
         var nginx = Vars(await RawHttp.GetAsync(site.NginxPort, target, extraHeaders: headers));
@@ -140,6 +155,21 @@ public sealed class SideBySidePhpTests(SideBySidePhpSite site) : IClassFixture<S
         }
 
         Assert.Equal(nginx.Keys.Except(port).Order(), portico.Keys.Except(port).Order());
+    }
+
+    [PhpFpmTheory(NginxProcess.Binary)]
+    [InlineData("/nobody/echobody.php", "Content-Length: 10\r\n")]
+    [InlineData("/nobody/echobody.php", "Transfer-Encoding: chunked\r\n")]
+    public async Task With_fastcgi_pass_request_body_off_the_body_is_read_but_not_sent(string target, string framing)
+    {
+        var body = framing.StartsWith("Transfer", StringComparison.Ordinal) ? "a\r\nname=value\r\n0\r\n\r\n" : "name=value";
+        var request = $"POST {target} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\n{framing}Connection: close\r\n\r\n{body}";
+        var nginx = await RawHttp.SendAsync(site.NginxPort, request);
+        var portico = await RawHttp.SendAsync(site.Port, request);
+
+        // CONTENT_LENGTH is still what fastcgi_params sets ($content_length); the script reads an empty body.
+        Assert.Equal((200, "POST 10 "), (nginx.Status, nginx.BodyText));
+        Assert.Equal((nginx.Status, nginx.BodyText), (portico.Status, portico.BodyText));
     }
 
     [PhpFpmTheory(NginxProcess.Binary)]
