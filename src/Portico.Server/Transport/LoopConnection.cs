@@ -126,8 +126,9 @@ internal sealed class LoopConnection : ConnectionContext, IClientHalfClose,
             await _processing.ConfigureAwait(false);
         }
 
+        // _clientClosed stays undisposed: a request finishing late may still read its token (Token throws once
+        // disposed), and a source without a timer or wait handle holds nothing to release.
         _closedSource.Dispose();
-        _clientClosed.Dispose();
         await base.DisposeAsync().ConfigureAwait(false);
     }
 
@@ -270,9 +271,6 @@ internal sealed class LoopConnection : ConnectionContext, IClientHalfClose,
         catch (AggregateException ex)
         {
             LoopFailures.Report(ex);
-        }
-        catch (ObjectDisposedException)
-        {
         }
     }
 
