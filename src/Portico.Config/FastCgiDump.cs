@@ -18,6 +18,7 @@ internal static class FastCgiDump
         yield return new("fastcgi_read_timeout", ConfigDump.Time(f.ReadTimeout));
         yield return new("fastcgi_intercept_errors", ConfigDump.OnOff(f.InterceptErrors));
         yield return new("fastcgi_ignore_client_abort", ConfigDump.OnOff(f.IgnoreClientAbort));
+        yield return new("fastcgi_ignore_headers", IgnoredHeaders(f.IgnoreHeaders));
         yield return new("fastcgi_pass_request_headers", ConfigDump.OnOff(f.PassRequestHeaders));
         yield return new("fastcgi_pass_request_body", ConfigDump.OnOff(f.PassRequestBody));
         yield return new("fastcgi_hide_header", string.Join(' ', f.HideHeaders));
@@ -31,6 +32,20 @@ internal static class FastCgiDump
         yield return new("fastcgi_next_upstream_timeout", ConfigDump.Time(f.NextUpstreamTimeout));
         yield return new("client_body_temp_path", s.ClientBodyTempPath);
     }
+
+    private static string IgnoredHeaders(FastCgiIgnoredHeaders flags) => string.Join(' ', Enum.GetValues<FastCgiIgnoredHeaders>()
+        .Where(flag => flag != FastCgiIgnoredHeaders.None && flags.HasFlag(flag))
+        .Select(flag => flag switch
+        {
+            FastCgiIgnoredHeaders.XAccelRedirect => "X-Accel-Redirect",
+            FastCgiIgnoredHeaders.XAccelExpires => "X-Accel-Expires",
+            FastCgiIgnoredHeaders.XAccelLimitRate => "X-Accel-Limit-Rate",
+            FastCgiIgnoredHeaders.XAccelBuffering => "X-Accel-Buffering",
+            FastCgiIgnoredHeaders.XAccelCharset => "X-Accel-Charset",
+            FastCgiIgnoredHeaders.CacheControl => "Cache-Control",
+            FastCgiIgnoredHeaders.SetCookie => "Set-Cookie",
+            _ => flag.ToString(),
+        }));
 
     private static string NextUpstream(FastCgiNextUpstream flags)
     {

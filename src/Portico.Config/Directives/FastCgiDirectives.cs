@@ -37,6 +37,7 @@ internal static class FastCgiDirectives
             Set(ctx, d, f => f with { BuffersCount = count, BuffersSize = size });
         }),
         new("fastcgi_next_upstream", All3, Arity.OneMore, BindNextUpstream),
+        new("fastcgi_ignore_headers", All3, Arity.OneMore, BindIgnoreHeaders),
         new("fastcgi_next_upstream_tries", All3, Arity.Take1, (ctx, d) => { int v = Values.NumberArg(d); Set(ctx, d, f => f with { NextUpstreamTries = v }); }),
         new("fastcgi_next_upstream_timeout", All3, Arity.Take1, (ctx, d) => { TimeSpan v = Values.TimeArg(d); Set(ctx, d, f => f with { NextUpstreamTimeout = v }); }),
         new("client_body_temp_path", All3, Arity.Take1234, (ctx, d) =>
@@ -127,6 +128,32 @@ internal static class FastCgiDirectives
 
         var value = new ConfigValue(pattern, d.Where);
         Set(ctx, d, f => f with { SplitPathInfo = value });
+    }
+
+    /// <summary>
+    /// <c>fastcgi_ignore_headers FIELD ...</c>: names as nginx spells them, in any case (ngx_conf_set_bitmask_slot).
+    /// </summary>
+    private static void BindIgnoreHeaders(BindContext ctx, ConfigDirective d)
+    {
+        FastCgiIgnoredHeaders flags = FastCgiIgnoredHeaders.None;
+        foreach (string v in d.Args)
+        {
+            flags |= v.ToLowerInvariant() switch
+            {
+                "x-accel-redirect" => FastCgiIgnoredHeaders.XAccelRedirect,
+                "x-accel-expires" => FastCgiIgnoredHeaders.XAccelExpires,
+                "x-accel-limit-rate" => FastCgiIgnoredHeaders.XAccelLimitRate,
+                "x-accel-buffering" => FastCgiIgnoredHeaders.XAccelBuffering,
+                "x-accel-charset" => FastCgiIgnoredHeaders.XAccelCharset,
+                "expires" => FastCgiIgnoredHeaders.Expires,
+                "cache-control" => FastCgiIgnoredHeaders.CacheControl,
+                "set-cookie" => FastCgiIgnoredHeaders.SetCookie,
+                "vary" => FastCgiIgnoredHeaders.Vary,
+                _ => throw BindContext.Error(d, $"invalid value \"{v}\""),
+            };
+        }
+
+        Set(ctx, d, f => f with { IgnoreHeaders = flags });
     }
 
     private static void BindNextUpstream(BindContext ctx, ConfigDirective d)

@@ -31,6 +31,9 @@ public sealed record FastCgiSettings
     /// request going (and gets the response if it still reads).</summary>
     public bool IgnoreClientAbort { get; init; }
 
+    /// <summary><c>fastcgi_ignore_headers</c>: response header fields from the backend whose processing is off.</summary>
+    public FastCgiIgnoredHeaders IgnoreHeaders { get; init; }
+
     /// <summary><c>fastcgi_pass_request_headers</c>: the request's header fields as <c>HTTP_*</c> params.</summary>
     public bool PassRequestHeaders { get; init; } = true;
 
@@ -99,4 +102,24 @@ public enum FastCgiNextUpstream
     Http404 = 64,
     Http429 = 128,
     NonIdempotent = 256,
+}
+
+/// <summary>
+/// The fields <c>fastcgi_ignore_headers</c> can name. Portico acts on <c>X-Accel-Redirect</c> and
+/// <c>X-Accel-Buffering</c>; the others drive nginx's cache, rate limit and charset, which Portico does not have,
+/// so ignoring them changes nothing.
+/// </summary>
+[Flags]
+public enum FastCgiIgnoredHeaders
+{
+    None = 0,
+    XAccelRedirect = 1,
+    XAccelExpires = 2,
+    XAccelLimitRate = 4,
+    XAccelBuffering = 8,
+    XAccelCharset = 16,
+    Expires = 32,
+    CacheControl = 64,
+    SetCookie = 128,
+    Vary = 256,
 }

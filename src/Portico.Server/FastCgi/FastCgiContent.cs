@@ -219,7 +219,8 @@ internal static class FastCgiContent
         var status = response.StatusCode;
 
         // X-Accel-Redirect: an internal redirect to a URI or named location; the method becomes GET.
-        if (response.GetHeader("X-Accel-Redirect") is { Length: > 0 } accel)
+        var ignored = fcgi.Source.IgnoreHeaders;
+        if ((ignored & FastCgiIgnoredHeaders.XAccelRedirect) == 0 && response.GetHeader("X-Accel-Redirect") is { Length: > 0 } accel)
         {
             foreach (var name in s_keptOnAccelRedirect)
             {
@@ -270,7 +271,7 @@ internal static class FastCgiContent
             var (name, value) = backendHeaders[i];
             if (fcgi.HiddenHeaders.Contains(name))
             {
-                if (name.Equals("X-Accel-Buffering", StringComparison.OrdinalIgnoreCase))
+                if ((ignored & FastCgiIgnoredHeaders.XAccelBuffering) == 0 && name.Equals("X-Accel-Buffering", StringComparison.OrdinalIgnoreCase))
                 {
                     // https://nginx.org/en/docs/http/ngx_http_fastcgi_module.html#fastcgi_buffering
                     buffering = !value.Equals("no", StringComparison.OrdinalIgnoreCase) && (buffering || value.Equals("yes", StringComparison.OrdinalIgnoreCase));
@@ -279,7 +280,7 @@ internal static class FastCgiContent
                 continue;
             }
 
-            if (name.Equals("X-Accel-Buffering", StringComparison.OrdinalIgnoreCase))
+            if ((ignored & FastCgiIgnoredHeaders.XAccelBuffering) == 0 && name.Equals("X-Accel-Buffering", StringComparison.OrdinalIgnoreCase))
             {
                 buffering = !value.Equals("no", StringComparison.OrdinalIgnoreCase) && (buffering || value.Equals("yes", StringComparison.OrdinalIgnoreCase));
             }

@@ -218,6 +218,10 @@ internal sealed class RequestPipeline
             {
                 http.Response.StatusCode = 499;
             }
+
+            // A FIN cancelled the request (IClientHalfClose) with the connection still open: close it, sending
+            // nothing more, as nginx does.
+            http.Abort();
         }
         catch (BadHttpRequestException ex)
         {

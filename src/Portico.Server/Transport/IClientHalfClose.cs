@@ -12,14 +12,16 @@ internal interface IClientHalfClose
     /// <summary>True once the client's FIN came.</summary>
     bool InputEnded { get; }
 
-    /// <summary>While on, the client's FIN aborts the connection (at once if it already came).</summary>
+    /// <summary>While on, the client's FIN cancels <see cref="Closed"/> (at once if it already came).</summary>
     void AbortOnInputEnd(bool on);
 
     /// <summary>
-    /// Cancelled on the loop, before anything else runs there, when <see cref="AbortOnInputEnd"/> aborts the
-    /// connection; later (with Kestrel's RequestAborted) for any other close. An upstream request watches this
-    /// rather than RequestAborted, which Kestrel cancels from the thread pool: a backend response that arrives
-    /// in between would be taken for sent.
+    /// Cancelled by a FIN while <see cref="AbortOnInputEnd"/> is on, inline (on the loop, before it reads any other
+    /// descriptor); later, with Kestrel's RequestAborted, for any other close. An upstream request watches this
+    /// rather than RequestAborted, which Kestrel cancels from the thread pool. The FIN does not abort the
+    /// connection itself: the request does, when the cancellation reaches it (499). A request that finished its
+    /// upstream part first still sends its response, so what the client gets and what the log says agree even
+    /// when the request runs on another thread than the loop.
     /// </summary>
     CancellationToken Closed { get; }
 }

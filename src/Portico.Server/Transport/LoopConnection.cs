@@ -253,14 +253,10 @@ internal sealed class LoopConnection : ConnectionContext, IClientHalfClose,
         }
     }
 
-    // nginx: "client prematurely closed connection" (the request's upstream part logs it and the 499). The
-    // upstream request is cancelled here and now, inline: its continuations run before the loop reads any other
-    // descriptor, so a backend response cannot slip out to a closed socket first.
-    private void AbortForInputEnd()
-    {
-        Abort(new ConnectionAbortedException("The client closed its side of the connection."));
-        CancelClientClosed();
-    }
+    // nginx: "client prematurely closed connection" (the request's upstream part logs it, answers 499 and closes
+    // the connection). The upstream request is cancelled here and now, inline: its continuations run before the
+    // loop reads any other descriptor, so a backend response cannot slip out first.
+    private void AbortForInputEnd() => CancelClientClosed();
 
     private void CancelClientClosed()
     {

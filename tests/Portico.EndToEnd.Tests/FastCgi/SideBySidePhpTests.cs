@@ -53,6 +53,13 @@ public sealed class SideBySidePhpSite : NginxBesidePhpSite
                     fastcgi_pass php;
                 }
 
+                location ~ ^/noaccel/(.+\.php)$ {
+                    fastcgi_ignore_headers X-Accel-Redirect;
+                    include fastcgi_params;
+                    fastcgi_param SCRIPT_FILENAME $document_root/$1;
+                    fastcgi_pass php;
+                }
+
                 location ~ ^/nobody/(.+\.php)$ {
                     fastcgi_pass_request_body off;
                     include fastcgi_params;
@@ -90,6 +97,7 @@ public sealed class SideBySidePhpTests(SideBySidePhpSite site) : IClassFixture<S
     [InlineData("/?p=1")]
     [InlineData("/wp/style.css")]
     [InlineData("/accel.php")]
+    [InlineData("/noaccel/accel.php")]
     [InlineData("/accelnamed.php")]
     [InlineData("/intercept/notfound.php")]
     [InlineData("/intercept/status.php")]
