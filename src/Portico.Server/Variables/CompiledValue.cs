@@ -20,6 +20,10 @@ internal sealed class CompiledValue
     private readonly byte[] _constantUtf8;
     private readonly VariableRef[] _variables;
 
+    // A value that is one variable and nothing else (most fastcgi_param values): written without the parts loop.
+    private readonly VariableRef _single;
+    private readonly bool _isSingle;
+
     private CompiledValue(ValuePart[] parts, VariableClock clock, string constant)
     {
         _parts = parts;
@@ -28,6 +32,11 @@ internal sealed class CompiledValue
         _literalUtf8 = Array.ConvertAll(parts, static p => p.Literal is { } text ? Encoding.UTF8.GetBytes(text) : null);
         _constantUtf8 = parts.Length == 0 ? Encoding.UTF8.GetBytes(constant) : [];
         _variables = Array.ConvertAll(parts, static p => p.Variable);
+        if (parts is [{ Literal: null } only])
+        {
+            _single = only.Variable;
+            _isSingle = true;
+        }
     }
 
     /// <summary>True when the value has no variables: <see cref="Constant"/> is its text.</summary>
@@ -98,6 +107,31 @@ internal sealed class CompiledValue
     /// </summary>
     public bool TryWriteUtf8(RequestContext context, Span<byte> destination, out int written)
     {
+        if (_isSingle)
+        {
+            bool fitted;
+            if (_single.IsAsciiSafe)
+            {
+                fitted = _single.TryFormatAscii(context, _clock, destination, out written);
+            }
+            else if (_single.Get(context, _clock) is { } single)
+            {
+                fitted = TryWriteString(single, destination, out written);
+            }
+            else
+            {
+                written = 0; // not found: contributes nothing, as in Evaluate
+                return true;
+            }
+
+            if (!fitted)
+            {
+                written = 0; // nothing usable, as below
+            }
+
+            return fitted;
+        }
+
         var literals = _literalUtf8;
         if (literals.Length == 0)
         {
