@@ -98,7 +98,7 @@ internal static class FastCgiContent
         // (fastcgi_ignore_client_abort; ngx_http_upstream_check_broken_connection). Kestrel's socket transport
         // has no half-close: there a FIN aborts every request anyway.
         var halfClose = settings.IgnoreClientAbort ? null : ctx.HalfClose;
-        halfClose?.AbortOnInputEnd(true);
+        halfClose?.CancelOnInputEnd(true);
         try
         {
             while (true)
@@ -208,7 +208,7 @@ internal static class FastCgiContent
         }
         finally
         {
-            halfClose?.AbortOnInputEnd(false);
+            halfClose?.CancelOnInputEnd(false);
         }
     }
 

@@ -13,10 +13,10 @@ internal interface IClientHalfClose
     bool InputEnded { get; }
 
     /// <summary>While on, the client's FIN cancels <see cref="Closed"/> (at once if it already came).</summary>
-    void AbortOnInputEnd(bool on);
+    void CancelOnInputEnd(bool on);
 
     /// <summary>
-    /// Cancelled by a FIN while <see cref="AbortOnInputEnd"/> is on, inline (on the loop, before it reads any other
+    /// Cancelled by a FIN while <see cref="CancelOnInputEnd"/> is on, inline (on the loop, before it reads any other
     /// descriptor); later, with Kestrel's RequestAborted, for any other close. An upstream request watches this
     /// rather than RequestAborted, which Kestrel cancels from the thread pool. The FIN does not abort the
     /// connection itself: the request does, when the cancellation reaches it (499). A request that finished its

@@ -37,7 +37,7 @@ internal sealed class LoopConnection : ConnectionContext, IClientHalfClose,
     private Task? _processing;
     private int _closedSignalled;
     private int _inputEnded;
-    private int _abortOnInputEnd;
+    private int _cancelOnInputEnd;
     private volatile bool _socketShut;
     private volatile Exception? _shutdownReason;
 
@@ -95,14 +95,14 @@ internal sealed class LoopConnection : ConnectionContext, IClientHalfClose,
 
     public CancellationToken Closed => _clientClosed.Token;
 
-    public void AbortOnInputEnd(bool on)
+    public void CancelOnInputEnd(bool on)
     {
         // Set, then look: a FIN that came first is seen here, one that comes later sees the flag (both sides
         // write before they read, with full fences).
-        Interlocked.Exchange(ref _abortOnInputEnd, on ? 1 : 0);
+        Interlocked.Exchange(ref _cancelOnInputEnd, on ? 1 : 0);
         if (on && InputEnded)
         {
-            AbortForInputEnd();
+            CancelClientClosed();
         }
     }
 
@@ -163,9 +163,14 @@ internal sealed class LoopConnection : ConnectionContext, IClientHalfClose,
                 {
                     finished = true;
                     Interlocked.Exchange(ref _inputEnded, 1);
-                    if (Volatile.Read(ref _abortOnInputEnd) != 0)
+
+                    // nginx: "client prematurely closed connection" (the request's upstream part logs it, answers 499
+                    // and closes the connection). The upstream request is cancelled here and now, inline: its
+                    // continuations run before the loop reads any other descriptor, so a backend response cannot
+                    // slip out first.
+                    if (Volatile.Read(ref _cancelOnInputEnd) != 0)
                     {
-                        AbortForInputEnd();
+                        CancelClientClosed();
                     }
 
                     break;
@@ -252,11 +257,6 @@ internal sealed class LoopConnection : ConnectionContext, IClientHalfClose,
             FireConnectionClosed();
         }
     }
-
-    // nginx: "client prematurely closed connection" (the request's upstream part logs it, answers 499 and closes
-    // the connection). The upstream request is cancelled here and now, inline: its continuations run before the
-    // loop reads any other descriptor, so a backend response cannot slip out first.
-    private void AbortForInputEnd() => CancelClientClosed();
 
     private void CancelClientClosed()
     {

@@ -36,7 +36,14 @@ internal sealed partial class LoopSocket
             // Not writable until the kernel says the connect finished.
             socket._write.Drained(Volatile.Read(ref socket._write.Sequence));
             var errno = StartConnect(fd, address);
-            if (errno != 0)
+            if (errno == 0)
+            {
+                // Connected at once, as a unix socket is when the backend's listen queue has room: writable now.
+                // No event would say so (the connect wakes nobody), so a send left waiting for one would hang
+                // until the backend gave up on the silent connection (php-fpm: 5 s) and closed it.
+                socket._write.Undrain();
+            }
+            else
             {
                 if (errno != EINPROGRESS && errno != EINTR)
                 {

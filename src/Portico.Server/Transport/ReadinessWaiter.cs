@@ -30,6 +30,9 @@ internal sealed class ReadinessWaiter : IValueTaskSource
     /// <summary>Records that the socket had nothing left as of <paramref name="sequenceBefore"/>.</summary>
     public void Drained(int sequenceBefore) => DrainedAt = sequenceBefore;
 
+    /// <summary>Takes back a drain: the next call tries the socket before waiting for an event.</summary>
+    public void Undrain() => DrainedAt = -1;
+
     /// <summary>Waits until an event arrives after the last drain. <paramref name="socket"/> tells whether it
     /// closed meanwhile.</summary>
     public ValueTask WaitAsync(LoopSocket socket, CancellationToken cancellationToken)
