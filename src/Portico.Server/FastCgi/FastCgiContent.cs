@@ -189,7 +189,7 @@ internal static class FastCgiContent
             var failed = false;
             try
             {
-                var outcome = await SendResponseAsync(ctx, fcgi, response, state, errorLog).ConfigureAwait(false);
+                var outcome = await SendResponseAsync(ctx, fcgi, response, state, errorLog, aborted).ConfigureAwait(false);
                 failed = state.BodyFailed;
                 return outcome;
             }
@@ -213,7 +213,7 @@ internal static class FastCgiContent
     }
 
     // A ValueTask: a small response (its body came with the head) completes without a Task of its own.
-    private static async ValueTask<PhaseOutcome> SendResponseAsync(RequestContext ctx, CompiledFastCgi fcgi, FastCgiResponse response, StderrState state, Logging.ErrorLog errorLog)
+    private static async ValueTask<PhaseOutcome> SendResponseAsync(RequestContext ctx, CompiledFastCgi fcgi, FastCgiResponse response, StderrState state, Logging.ErrorLog errorLog, CancellationToken aborted)
     {
         var http = ctx.Http;
         var status = response.StatusCode;
@@ -306,7 +306,6 @@ internal static class FastCgiContent
 
         var discard = HttpMethods.IsHead(ctx.Method) || HttpMethods.IsHead(http.Request.Method) || status is 204 or 304 || (status >= 100 && status < 200);
         var ignoreClientAbort = fcgi.Source.IgnoreClientAbort;
-        var aborted = ClientAborted(ctx, ignoreClientAbort);
 
         // Nothing is flushed while the backend's output keeps arriving: a small response leaves in one write
         // (head, body and last chunk) when the request ends. When the backend pauses, what is there (at

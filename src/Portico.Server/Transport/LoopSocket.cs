@@ -47,9 +47,10 @@ internal sealed partial class LoopSocket : IEpollHandler, IDisposable
 
     void IEpollHandler.OnEvents(uint events)
     {
-        if ((events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0)
+        if ((events & EPOLLRDHUP) != 0)
         {
-            // Set before the signal: a reader woken by it must not take a short read for a drain.
+            // Set before the signal: a reader woken by it must not take a short read for a drain. EPOLLRDHUP only,
+            // as nginx's pending_eof: a socket registered before its connect reports EPOLLHUP alone (TCP_CLOSE).
             _peerClosedInput = true;
         }
 
