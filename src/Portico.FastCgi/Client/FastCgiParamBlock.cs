@@ -114,6 +114,39 @@ public sealed class FastCgiParamBlock : IDisposable
     /// <summary>Drops the pair begun by <see cref="BeginValue"/> (e.g. fastcgi_param ... if_not_empty with an empty value).</summary>
     public void CancelValue() => _pending = -1;
 
+    /// <summary>
+    /// The free room after the pairs written so far, at least <paramref name="minimum"/> bytes (all of it, usually
+    /// more). For a writer that encodes whole pairs itself (a server's compiled param list); it hands them over
+    /// with <see cref="CommitEncoded"/>.
+    /// </summary>
+    internal Span<byte> GetFreeRoom(int minimum)
+    {
+        if (_buffer.Length - _length < minimum)
+        {
+            Grow(minimum);
+        }
+
+        _pending = -1;
+        return _buffer.AsSpan(_length);
+    }
+
+    /// <summary>Takes the first <paramref name="bytes"/> of the free room as <paramref name="pairs"/> pairs already in
+    /// name-value form (spec section 3.4), the largest of them <paramref name="largestPair"/> bytes long.</summary>
+    internal void CommitEncoded(int bytes, int pairs, int largestPair)
+    {
+        if ((uint)bytes > (uint)(_buffer.Length - _length))
+        {
+            throw new ArgumentOutOfRangeException(nameof(bytes), bytes, "More bytes than the free room holds.");
+        }
+
+        _length += bytes;
+        Count += pairs;
+        if (largestPair > LargestPair)
+        {
+            LargestPair = largestPair;
+        }
+    }
+
     public void Dispose()
     {
         var buffer = _buffer;

@@ -413,40 +413,7 @@ internal static class FastCgiContent
     private static FastCgiRequest BuildRequest(RequestContext ctx, CompiledFastCgi fcgi, FastCgiParamBlock block)
     {
         var request = new FastCgiRequest { ParamBlock = block };
-        foreach (var param in fcgi.Params)
-        {
-            if (param.ConstantValue is { } constant)
-            {
-                if (!param.IfNotEmpty || constant.Length > 0)
-                {
-                    block.Add(param.NameBytes, constant);
-                }
-
-                continue;
-            }
-
-            // Written straight into the block; only a value longer than the block's free room goes through a string.
-            if (param.Value.TryWriteUtf8(ctx, block.BeginValue(param.NameBytes, 256), out var written))
-            {
-                if (param.IfNotEmpty && written == 0)
-                {
-                    block.CancelValue();
-                }
-                else
-                {
-                    block.EndValue(written);
-                }
-
-                continue;
-            }
-
-            block.CancelValue();
-            var value = param.Value.Evaluate(ctx);
-            if (!param.IfNotEmpty || value.Length > 0)
-            {
-                block.Add(param.NameBytes, value);
-            }
-        }
+        fcgi.Params.WriteTo(ctx, block);
 
         if (!fcgi.Source.PassRequestHeaders)
         {

@@ -263,7 +263,7 @@ internal sealed class CompiledFastCgi
     /// <summary>The <c>fastcgi_pass</c> value when it has variables.</summary>
     public CompiledValue? DynamicTarget { get; private init; }
 
-    public required CompiledParam[] Params { get; init; }
+    public required FastCgiParamProgram Params { get; init; }
 
     /// <summary>HTTP_* names set explicitly by fastcgi_param: the request header of that name is not sent again.</summary>
     public required FrozenSet<string> ExplicitHttpParams { get; init; }
@@ -274,15 +274,9 @@ internal sealed class CompiledFastCgi
 
     public static CompiledFastCgi Create(FastCgiSettings settings, UpstreamGroup? group, CompiledValue? dynamicTarget, VariableScope scope, TimeProvider time)
     {
-        var parameters = new List<CompiledParam>(settings.Params.Count);
         var explicitHttp = new HashSet<string>(StringComparer.Ordinal);
         foreach (var param in settings.Params)
         {
-            var value = CompiledValue.Compile(param.Value, scope);
-            var constant = value.IsConstant && !(param.IfNotEmpty && value.Constant.Length == 0)
-                ? System.Text.Encoding.UTF8.GetBytes(value.Constant)
-                : null;
-            parameters.Add(new CompiledParam(param.Name, System.Text.Encoding.UTF8.GetBytes(param.Name), value, param.IfNotEmpty, constant));
             if (param.Name.StartsWith("HTTP_", StringComparison.Ordinal))
             {
                 explicitHttp.Add(param.Name);
@@ -318,7 +312,7 @@ internal sealed class CompiledFastCgi
         {
             Group = group,
             DynamicTarget = dynamicTarget,
-            Params = [.. parameters],
+            Params = FastCgiParamProgram.Compile(settings.Params, scope),
             ExplicitHttpParams = explicitHttp.ToFrozenSet(StringComparer.Ordinal),
             HiddenHeaders = hidden.ToFrozenSet(StringComparer.OrdinalIgnoreCase),
             ClientOptions = options,
@@ -327,6 +321,3 @@ internal sealed class CompiledFastCgi
 
     public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"fastcgi {Source.Pass?.Target}");
 }
-
-/// <summary>A compiled <c>fastcgi_param</c>; the name is pre-encoded.</summary>
-internal sealed record CompiledParam(string Name, byte[] NameBytes, CompiledValue Value, bool IfNotEmpty, byte[]? ConstantValue);
