@@ -20,13 +20,15 @@ internal sealed class FastCgiParamProgram
     private const int LongValueField = 3;
 
     private readonly Step[] _steps;
+    private readonly VariableClock _clock;
 
     // What the list needs before any value: the runs, the names, and the spare bytes for long values.
     private readonly int _fixedRoom;
 
-    private FastCgiParamProgram(Step[] steps, int fixedRoom)
+    private FastCgiParamProgram(Step[] steps, int fixedRoom, VariableClock clock)
     {
         _steps = steps;
+        _clock = clock;
         _fixedRoom = fixedRoom;
     }
 
@@ -40,7 +42,7 @@ internal sealed class FastCgiParamProgram
         {
             if (runPairs > 0)
             {
-                steps.Add(new Step([.. run], null, [], 0, false, runPairs, runLargest));
+                steps.Add(new Step([.. run], null, default, StepKind.Run, [], 0, false, runPairs, runLargest));
                 fixedRoom += run.Count;
             }
 
@@ -80,12 +82,15 @@ internal sealed class FastCgiParamProgram
             var prefix = new byte[nameField + 1 + name.Length];
             WriteLength(name.Length, prefix);
             name.CopyTo(prefix, nameField + 1);
-            steps.Add(new Step(prefix, value, name, nameField, param.IfNotEmpty, 1, 0));
+            var kind = !value.TryGetSingle(out var single) ? StepKind.Value
+                : single.IsAsciiSafe ? StepKind.AsciiVariable
+                : StepKind.StringVariable;
+            steps.Add(new Step(prefix, value, single, kind, name, nameField, param.IfNotEmpty, 1, 0));
             fixedRoom += prefix.Length + LongValueField;
         }
 
         EndRun();
-        return new FastCgiParamProgram([.. steps], fixedRoom);
+        return new FastCgiParamProgram([.. steps], fixedRoom, scope.Clock);
     }
 
     /// <summary>Appends this request's pairs to <paramref name="block"/>.</summary>
@@ -117,15 +122,41 @@ internal sealed class FastCgiParamProgram
 
             bytes.CopyTo(room[position..]);
             var valueAt = position + bytes.Length;
-            if (!value.TryWriteUtf8(ctx, room[valueAt..^LongValueField], out var length))
+            // A value that is one variable is formatted here (CompiledValue.TryWriteUtf8 does the same, one call deeper).
+            var destination = room[valueAt..^LongValueField];
+            int length;
+            bool fitted;
+            switch (step.Kind)
+            {
+                case StepKind.AsciiVariable:
+                    fitted = step.Single.TryFormatAscii(ctx, _clock, destination, out length);
+                    break;
+                case StepKind.StringVariable:
+                    if (step.Single.Get(ctx, _clock) is { } text)
+                    {
+                        fitted = CompiledValue.TryWriteString(text, destination, out length);
+                    }
+                    else
+                    {
+                        fitted = true; // not found: an empty value, as CompiledValue.Evaluate gives
+                        length = 0;
+                    }
+
+                    break;
+                default:
+                    fitted = value.TryWriteUtf8(ctx, destination, out length);
+                    break;
+            }
+
+            if (!fitted)
             {
                 // A value longer than the room left (a long URI): the pairs so far are committed, this one goes
                 // through a string, and the rest continue in the grown block.
                 block.CommitEncoded(position, pairs, largest);
-                var text = value.Evaluate(ctx);
-                if (!step.IfNotEmpty || text.Length > 0)
+                var evaluated = value.Evaluate(ctx);
+                if (!step.IfNotEmpty || evaluated.Length > 0)
                 {
-                    block.Add(step.Name, text);
+                    block.Add(step.Name, evaluated);
                 }
 
                 room = block.GetFreeRoom(_fixedRoom);
@@ -174,7 +205,22 @@ internal sealed class FastCgiParamProgram
         return 4;
     }
 
+    private enum StepKind : byte
+    {
+        /// <summary>Encoded constant pairs, copied as they are.</summary>
+        Run,
+
+        /// <summary>One variable that formats itself as ASCII bytes (addresses, ports, numbers).</summary>
+        AsciiVariable,
+
+        /// <summary>One variable with a string value.</summary>
+        StringVariable,
+
+        /// <summary>Anything else with variables (text and variables mixed, or several variables).</summary>
+        Value,
+    }
+
     /// <summary>A run of encoded constant pairs (<see cref="Value"/> null), or one pair with variables whose
     /// <see cref="Bytes"/> are its name's length field, a 1-byte value length and the name.</summary>
-    private readonly record struct Step(byte[] Bytes, CompiledValue? Value, byte[] Name, int NameField, bool IfNotEmpty, int Pairs, int Largest);
+    private readonly record struct Step(byte[] Bytes, CompiledValue? Value, VariableRef Single, StepKind Kind, byte[] Name, int NameField, bool IfNotEmpty, int Pairs, int Largest);
 }

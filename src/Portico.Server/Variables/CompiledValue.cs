@@ -45,6 +45,14 @@ internal sealed class CompiledValue
     /// <summary>The text when <see cref="IsConstant"/>; otherwise the source text.</summary>
     public string Constant => _constant;
 
+    /// <summary>The variable when the value is that one variable and nothing else (most <c>fastcgi_param</c> values), so a
+    /// caller writing many values can format it without going through <see cref="TryWriteUtf8"/>.</summary>
+    public bool TryGetSingle(out VariableRef variable)
+    {
+        variable = _single;
+        return _isSingle;
+    }
+
     /// <summary>The parts (for callers that need to know which variables are used).</summary>
     public ReadOnlySpan<ValuePart> Parts => _parts;
 
@@ -178,7 +186,7 @@ internal sealed class CompiledValue
     }
 
     /// <summary>ASCII, the usual case, is narrowed in one pass; anything else is written again as UTF-8.</summary>
-    private static bool TryWriteString(string text, Span<byte> destination, out int written) =>
+    internal static bool TryWriteString(string text, Span<byte> destination, out int written) =>
         Ascii.FromUtf16(text, destination, out written) switch
         {
             OperationStatus.Done => true,
