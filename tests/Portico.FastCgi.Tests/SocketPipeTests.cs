@@ -28,7 +28,7 @@ public sealed class SocketPipeTests
         using (client)
         using (server)
         {
-            var reader = new SocketPipeReader(new NetFastCgiSocket(client), 16);
+            var reader = new SocketPipeReader(new NetFastCgiSocket(client, tcp: true), 16);
             await server.SendAsync(Encoding.ASCII.GetBytes("abcd"));
             var first = await reader.ReadAsync();
             Assert.Equal("abcd", Encoding.ASCII.GetString(first.Buffer));
@@ -58,7 +58,7 @@ public sealed class SocketPipeTests
         using (client)
         using (server)
         {
-            var reader = new SocketPipeReader(new NetFastCgiSocket(client), 16);
+            var reader = new SocketPipeReader(new NetFastCgiSocket(client, tcp: true), 16);
             var payload = Enumerable.Range(0, 100_000).Select(i => (byte)(i % 251)).ToArray();
             var sending = server.SendAsync(payload);
             var received = new List<byte>();
@@ -91,7 +91,7 @@ public sealed class SocketPipeTests
         var (client, server) = await PairAsync();
         using (client)
         {
-            var reader = new SocketPipeReader(new NetFastCgiSocket(client), 16);
+            var reader = new SocketPipeReader(new NetFastCgiSocket(client, tcp: true), 16);
             await server.SendAsync(Encoding.ASCII.GetBytes("x"));
             server.Shutdown(SocketShutdown.Send);
             server.Dispose();
@@ -111,7 +111,7 @@ public sealed class SocketPipeTests
         using (client)
         using (server)
         {
-            var writer = new SocketPipeWriter(new NetFastCgiSocket(client), 8);
+            var writer = new SocketPipeWriter(new NetFastCgiSocket(client, tcp: true), 8);
             var big = new byte[70_000];
             Random.Shared.NextBytes(big);
             writer.Write(Encoding.ASCII.GetBytes("head"));

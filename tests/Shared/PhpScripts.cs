@@ -52,6 +52,9 @@ public static class PhpScripts
             header('X-Length: ' . strlen($out));
             foreach (str_split($out, 65536) as $part) { echo $part; flush(); }
             """);
+        // 64 KiB that php-fpm writes to its socket in several writes of about 8 KiB (its FastCGI output buffer), as it
+        // does for any page under Debian's php.ini (output_buffering = 4096).
+        Write(root, "multiwrite.php", """<?php for ($i = 0; $i < 16; $i++) { echo str_repeat('y', 4096); }""");
         Write(root, "stream.php", """
             <?php
             header('X-Accel-Buffering: no');

@@ -79,6 +79,7 @@ internal sealed class FastCgiExchange : IReadWaitGuard
         try
         {
             _connection.RequestCount++;
+            _connection.SocketReader.ResponseExpected();
             var writer = _connection.Writer;
             RecordWriter.WriteBeginRequest(writer, RequestId, _options.KeepConnection);
             RecordWriter.WriteParams(writer, RequestId, request.ParamBlock is { } block ? block.Encoded.Span : default, request.ParamsOrEmpty);

@@ -23,6 +23,16 @@ internal abstract class FastCgiSocket : IDisposable
     /// <summary>True when a read would not wait: bytes arrived or the backend closed (poll(2) for POLLIN).</summary>
     public abstract bool HasInputOrClosed();
 
+    /// <summary>
+    /// Acknowledges the bytes received so far at once instead of after the delayed-ACK timer (TCP_QUICKACK, Linux).
+    /// php-fpm writes with Nagle's algorithm on: a response in several writes holds its last small one (often the
+    /// END_REQUEST record) until the earlier ones are acknowledged, and a request/response connection delays that
+    /// acknowledgement, hoping to send it with the next request: 40 ms lost per response. A no-op elsewhere.
+    /// </summary>
+    public virtual void AcknowledgeNow()
+    {
+    }
+
     public abstract void Dispose();
 }
 
@@ -51,7 +61,7 @@ internal abstract class FastCgiConnector
             try
             {
                 await socket.ConnectAsync(target, cancellationToken).ConfigureAwait(false);
-                return new NetFastCgiSocket(socket);
+                return new NetFastCgiSocket(socket, tcp: target is not UnixDomainSocketEndPoint);
             }
             catch
             {
@@ -63,8 +73,27 @@ internal abstract class FastCgiConnector
 }
 
 /// <summary>A .NET <see cref="Socket"/> as a <see cref="FastCgiSocket"/>.</summary>
-internal sealed class NetFastCgiSocket(Socket socket) : FastCgiSocket
+internal sealed class NetFastCgiSocket(Socket socket, bool tcp) : FastCgiSocket
 {
+    private const int TcpQuickAck = 12; // linux/tcp.h
+
+    public override void AcknowledgeNow()
+    {
+        if (!tcp || !OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        try
+        {
+            socket.SetRawSocketOption((int)SocketOptionLevel.Tcp, TcpQuickAck, [1, 0, 0, 0]);
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            // Closed meanwhile: the read that follows reports it.
+        }
+    }
+
     public override ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken) =>
         socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken);
 

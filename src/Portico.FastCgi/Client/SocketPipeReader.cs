@@ -21,6 +21,10 @@ internal sealed class SocketPipeReader : PipeReader
     private bool _endOfStream;
     private bool _completed;
 
+    // A receive was made since the request went out: the response has begun, and a wait now may be for a write the
+    // backend holds back until it sees an acknowledgement (FastCgiSocket.AcknowledgeNow).
+    private bool _responseBegun;
+
     public SocketPipeReader(FastCgiSocket socket, int bufferSize)
     {
         _socket = socket;
@@ -66,8 +70,20 @@ internal sealed class SocketPipeReader : PipeReader
     {
         ObjectDisposedException.ThrowIf(_completed, this);
         MakeRoom();
-        return _socket.ReceiveAsync(_buffer.AsMemory(_end), cancellationToken);
+        var receiving = _socket.ReceiveAsync(_buffer.AsMemory(_end), cancellationToken);
+        if (_responseBegun && !receiving.IsCompleted)
+        {
+            // Waiting in the middle of a response: acknowledge what came, so a backend with Nagle's algorithm on
+            // sends the rest now. The first wait of a response, the only one for a small response, costs nothing.
+            _socket.AcknowledgeNow();
+        }
+
+        _responseBegun = true;
+        return receiving;
     }
+
+    /// <summary>A request goes out: the next receive is the first of its response.</summary>
+    internal void ResponseExpected() => _responseBegun = false;
 
     /// <summary>Takes in the bytes a <see cref="ReceiveIntoBufferAsync"/> read (0: the backend closed its side).</summary>
     internal void Received(int read)

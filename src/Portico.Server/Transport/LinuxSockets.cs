@@ -45,6 +45,7 @@ internal static unsafe partial class LinuxSockets
     public const int SO_ERROR = 4;
     public const int IPPROTO_TCP = 6;
     public const int TCP_NODELAY = 1;
+    public const int TCP_QUICKACK = 12;
 
     /// <summary>struct epoll_event is packed on x86-64 (12 bytes) and naturally aligned elsewhere (16 bytes).</summary>
     [StructLayout(LayoutKind.Sequential, Pack = 4)]

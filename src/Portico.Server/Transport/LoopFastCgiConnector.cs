@@ -9,10 +9,20 @@ namespace Portico.Server.Transport;
 internal sealed class LoopFastCgiConnector(EpollLoopGroup loops, int loop) : FastCgiConnector
 {
     public override async ValueTask<FastCgiSocket> ConnectAsync(EndPoint target, CancellationToken cancellationToken) =>
-        new Connection(await LoopSocket.ConnectAsync(target, loop >= 0 ? loops.Loops[loop] : loops.Pick(), cancellationToken).ConfigureAwait(false));
+        new Connection(
+            await LoopSocket.ConnectAsync(target, loop >= 0 ? loops.Loops[loop] : loops.Pick(), cancellationToken).ConfigureAwait(false),
+            tcp: target is not System.Net.Sockets.UnixDomainSocketEndPoint);
 
-    private sealed class Connection(LoopSocket socket) : FastCgiSocket
+    private sealed class Connection(LoopSocket socket, bool tcp) : FastCgiSocket
     {
+        public override void AcknowledgeNow()
+        {
+            if (tcp)
+            {
+                socket.AcknowledgeNow();
+            }
+        }
+
         public override ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken) =>
             socket.ReceiveAsync(buffer, cancellationToken);
 

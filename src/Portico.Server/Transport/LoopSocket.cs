@@ -374,6 +374,28 @@ internal sealed partial class LoopSocket : IEpollHandler, IDisposable
         }
     }
 
+    /// <summary>
+    /// TCP_QUICKACK (tcp(7)): acknowledges what arrived now, rather than after the delayed-ACK timer (40 ms on Linux).
+    /// A peer with Nagle's algorithm on holds its next small write until then. No-op on other sockets and once closed.
+    /// </summary>
+    public unsafe void AcknowledgeNow()
+    {
+        if (!TryEnter())
+        {
+            return;
+        }
+
+        try
+        {
+            var one = 1;
+            SetSockOpt(_fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(int));
+        }
+        finally
+        {
+            Exit();
+        }
+    }
+
     /// <summary>shutdown(2): ends one or both directions; pending waits see the end through their events.</summary>
     public unsafe void Shutdown(int how)
     {
