@@ -43,6 +43,8 @@ php_bench_cleanup() {
 php_site() {
   mkdir -p "$1/www"
   echo '<?php echo "Hello, World!\n";' > "$1/www/hello.php"
+  # 64 KiB that php-fpm writes in several parts (its FastCGI output buffer is 8 KiB), as most real pages are.
+  echo '<?php for ($i = 0; $i < 16; $i++) { echo str_repeat("y", 4096); }' > "$1/www/multiwrite.php"
   echo 'Hello, World!' > "$1/www/hello.txt"
   cp /etc/nginx/fastcgi_params "$1/fastcgi_params" 2>/dev/null || cp src/Portico.Config/conf/fastcgi_params "$1/fastcgi_params"
 }

@@ -10,7 +10,8 @@
 # server's single event loop is the bottleneck, so the ratio is close to the ratio of CPU per request.
 # ACCESS_LOG=on gives both servers the default access log (combined format, unbuffered, one file each), as a stock
 # nginx.conf has; the default is off, to measure the FastCGI pass alone.
-# Usage: [ACCESS_LOG=on] [KEEPALIVE=4] [ROUNDS=3] [PIN=split] [WORKERS=1] [PORTICO_BIN=path] bench/php-vs-nginx.sh [seconds] [php-fpm children] [wrk connections]
+# PAGE=multiwrite.php loads a 64 KiB page php-fpm writes in several parts (see php_site) instead of hello.php.
+# Usage: [ACCESS_LOG=on] [KEEPALIVE=4] [ROUNDS=3] [PIN=split] [WORKERS=1] [PAGE=hello.php] [PORTICO_BIN=path] bench/php-vs-nginx.sh [seconds] [php-fpm children] [wrk connections]
 # Stop every other nginx/portico first: a leftover server on the same port (SO_REUSEPORT) takes part of the load.
 # keepalive must stay below the children count: each kept connection pins a php-fpm worker, and with
 # keepalive == children new connections queue behind idle pinned workers (both servers stall).
@@ -20,6 +21,7 @@ secs=${1:-10}
 children=${2:-8}
 keepalive=${KEEPALIVE:-4}
 conns=${3:-32}
+page=${PAGE:-hello.php}
 . bench/php-common.sh
 php_bench_start portico-phpbench
 mkdir -p "$work/nginx/logs" "$work/portico"
@@ -49,7 +51,7 @@ start() {
   cat "$work/$1.stderr" "$work/$1-error.log" 2>/dev/null; exit 1
 }
 stop() { kill -QUIT "$(cat "$work/$1-proc.pid")" 2>/dev/null; wait "$(cat "$work/$1-proc.pid")" 2>/dev/null || true; rm -f "$work/$1-proc.pid"; sleep 0.3; }
-run() { taskset -c "$load_cpus" wrk -t2 -c"$conns" -d"$1s" "http://127.0.0.1:$2/hello.php" | awk -v who="$3" '/Requests\/sec/ {print $2} /requests in/ {print $1 > "'"$work"'/requests"} /Non-2xx|Socket errors/ {print "  " who ":" $0 > "/dev/stderr"}'; }
+run() { taskset -c "$load_cpus" wrk -t2 -c"$conns" -d"$1s" "http://127.0.0.1:$2/$page" | awk -v who="$3" '/Requests\/sec/ {print $2} /requests in/ {print $1 > "'"$work"'/requests"} /Non-2xx|Socket errors/ {print "  " who ":" $0 > "/dev/stderr"}'; }
 # The server's CPU time, its worker processes included (nginx with a master).
 cpu_ticks() {
   local pid; pid=$(cat "$work/$1-proc.pid")
@@ -64,7 +66,7 @@ measure() {
 }
 
 rounds=${ROUNDS:-3}
-echo "php-fpm: $children static children; upstream keepalive $keepalive; worker_processes ${WORKERS:-1}; access_log ${ACCESS_LOG:-off}; wrk -t2 -c$conns -d${secs}s; GET /hello.php; $rounds rounds; cpus: server+php-fpm $server_cpus, wrk $load_cpus"
+echo "php-fpm: $children static children; upstream keepalive $keepalive; worker_processes ${WORKERS:-1}; access_log ${ACCESS_LOG:-off}; wrk -t2 -c$conns -d${secs}s; GET /$page; $rounds rounds; cpus: server+php-fpm $server_cpus, wrk $load_cpus"
 ratios=()
 for r in $(seq "$rounds"); do
   read -r n ncpu < <(measure nginx $nport); read -r p pcpu < <(measure portico $pport)
