@@ -64,28 +64,8 @@ public sealed class FastCgiClient : IAsyncDisposable
             return new FastCgiExchange(Pool, idle, Options, reused: true).RunAsync(request, cancellationToken);
         }
 
-        return SendWithoutIdleAsync(request, cancellationToken);
-    }
-
-    /// <summary>Waits for a connection another request hands back (see FastCgiConnectionPool.TryWaitForHandOff), or
-    /// opens one; one async frame for both.</summary>
-    private async Task<FastCgiResponse> SendWithoutIdleAsync(FastCgiRequest request, CancellationToken cancellationToken)
-    {
-        FastCgiConnection? connection = null;
-        if (Pool.TryWaitForHandOff(cancellationToken) is { } handOff)
-        {
-            connection = FastCgiConnectionPool.TakeHandedOff(await handOff.WaitAsync().ConfigureAwait(false));
-        }
-
-        var reused = connection is not null;
-        if (connection is null)
-        {
-            // A waiter cancelled while it waited is released to fail here, not to connect.
-            cancellationToken.ThrowIfCancellationRequested();
-            connection = (await Pool.RentNewAsync(Options.ConnectTimeout, cancellationToken).ConfigureAwait(false)).Connection;
-        }
-
-        return await new FastCgiExchange(Pool, connection, Options, reused).RunAsync(request, cancellationToken).ConfigureAwait(false);
+        // Otherwise the exchange waits for a connection handed back, or opens one, in its own frame.
+        return new FastCgiExchange(Pool, Options).RunAsync(request, cancellationToken);
     }
 
     public ValueTask DisposeAsync() => _ownsPool ? Pool.DisposeAsync() : ValueTask.CompletedTask;

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
 using Portico.FastCgi.Protocol;
 using Portico.FastCgi.Response;
 
@@ -16,14 +17,16 @@ internal sealed class FastCgiExchange : IReadWaitGuard
     private const int InitialHeadBuffer = 16 * 1024;
 
     private readonly FastCgiConnectionPool _pool;
-    private readonly FastCgiConnection _connection;
     private readonly FastCgiClientOptions _options;
-    private readonly IoDeadline _sendDeadline;
-    private readonly IoDeadline _readDeadline;
-    private readonly Lock _timerLock;
+
+    // Set once, by the constructor or by RunAsync when the exchange had to wait for a connection (Attach).
+    private FastCgiConnection _connection = null!;
+    private IoDeadline _sendDeadline = null!;
+    private IoDeadline _readDeadline = null!;
+    private Lock _timerLock = null!;
 
     // The connection came from the pool: if it turns out to have been closed while idle, the request is retried once.
-    private readonly bool _reused;
+    private bool _reused;
 
     // The caller's token cancels the connection's I/O (one registration per exchange, not a linked source per call).
     private CancellationToken _callerToken;
@@ -38,14 +41,17 @@ internal sealed class FastCgiExchange : IReadWaitGuard
     private bool _responseSeen;
 
     public FastCgiExchange(FastCgiConnectionPool pool, FastCgiConnection connection, FastCgiClientOptions options, bool reused = false)
+        : this(pool, options)
+    {
+        Attach(connection, reused);
+    }
+
+    /// <summary>An exchange whose connection <see cref="RunAsync"/> takes first: one handed back by another request,
+    /// or a new one.</summary>
+    public FastCgiExchange(FastCgiConnectionPool pool, FastCgiClientOptions options)
     {
         _pool = pool;
-        _connection = connection;
         _options = options;
-        _reused = reused;
-        _sendDeadline = connection.SendDeadline;
-        _readDeadline = connection.ReadDeadline;
-        _timerLock = connection.TimerLock;
     }
 
     public EndRequest? EndRequest => _records?.EndRequest;
@@ -61,6 +67,14 @@ internal sealed class FastCgiExchange : IReadWaitGuard
 
     public async Task<FastCgiResponse> RunAsync(FastCgiRequest request, CancellationToken cancellationToken)
     {
+        if (_connection is null)
+        {
+            // Taken here rather than by a caller's frame around this one: when the response comes, two async
+            // frames resume (this one and the caller's), not three.
+            var (connection, reused) = await TakeConnectionAsync(cancellationToken).ConfigureAwait(false);
+            Attach(connection, reused);
+        }
+
         if (cancellationToken.IsCancellationRequested)
         {
             // The caller gave up while it waited for this connection (a hand-off, a connect). Nothing was sent: the
@@ -184,6 +198,34 @@ internal sealed class FastCgiExchange : IReadWaitGuard
 
             throw;
         }
+    }
+
+    [MemberNotNull(nameof(_connection), nameof(_sendDeadline), nameof(_readDeadline), nameof(_timerLock))]
+    private void Attach(FastCgiConnection connection, bool reused)
+    {
+        _connection = connection;
+        _reused = reused;
+        _sendDeadline = connection.SendDeadline;
+        _readDeadline = connection.ReadDeadline;
+        _timerLock = connection.TimerLock;
+    }
+
+    /// <summary>Waits for a connection another request hands back (see FastCgiConnectionPool.TryWaitForHandOff), or
+    /// opens one.</summary>
+    private async ValueTask<(FastCgiConnection Connection, bool Reused)> TakeConnectionAsync(CancellationToken cancellationToken)
+    {
+        if (_pool.TryWaitForHandOff(cancellationToken) is { } handOff)
+        {
+            var handedOff = FastCgiConnectionPool.TakeHandedOff(await handOff.WaitAsync().ConfigureAwait(false));
+            if (handedOff is not null)
+            {
+                return (handedOff, true);
+            }
+        }
+
+        // A waiter cancelled while it waited is released to fail here, not to connect.
+        cancellationToken.ThrowIfCancellationRequested();
+        return ((await _pool.RentNewAsync(_options.ConnectTimeout, cancellationToken).ConfigureAwait(false)).Connection, false);
     }
 
     /// <summary>Streams STDIN and its empty terminator. Never faults: a failure is recorded and wakes the reader.</summary>

@@ -63,7 +63,7 @@ internal static class PathMapper
         // the URI was normalized and the root comes from the config); only the others pay for it.
         var full = IsPlain(path) ? path : Path.GetFullPath(path);
         var rootDir = baseDir.Length == 0 ? "/" : baseDir;
-        var root = (IsPlain(rootDir) ? rootDir : Path.GetFullPath(rootDir)).TrimEnd('/');
+        var root = (IsPlainRoot(rootDir) ? rootDir : Path.GetFullPath(rootDir)).TrimEnd('/');
         if (root.Length == 0)
         {
             return true;
@@ -71,6 +71,26 @@ internal static class PathMapper
 
         return full.StartsWith(root, StringComparison.Ordinal)
             && (full.Length == root.Length || full[root.Length] == '/');
+    }
+
+    // The last root found plain: a constant root is the same string on every request, so its three scans are
+    // made once (a reference compare after that). Another root in between only costs the scans again.
+    private static string? s_plainRoot;
+
+    private static bool IsPlainRoot(string root)
+    {
+        if (ReferenceEquals(root, Volatile.Read(ref s_plainRoot)))
+        {
+            return true;
+        }
+
+        if (!IsPlain(root))
+        {
+            return false;
+        }
+
+        Volatile.Write(ref s_plainRoot, root);
+        return true;
     }
 
     /// <summary>
