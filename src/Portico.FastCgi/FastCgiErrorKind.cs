@@ -32,4 +32,8 @@ public enum FastCgiErrorKind
 
     /// <summary>A single name/value pair does not fit one FCGI_PARAMS record (caller error, before any I/O).</summary>
     ParamTooLarge,
+
+    /// <summary>The backend's FCGI_STDERR carried a string of <see cref="Client.FastCgiClientOptions.CatchStderr"/>: the
+    /// response counts as invalid (502; nginx fastcgi_catch_stderr).</summary>
+    StderrCaught,
 }

@@ -55,6 +55,17 @@ public static class PhpScripts
         // 64 KiB that php-fpm writes to its socket in several writes of about 8 KiB (its FastCGI output buffer), as it
         // does for any page under Debian's php.ini (output_buffering = 4096).
         Write(root, "multiwrite.php", """<?php for ($i = 0; $i < 16; $i++) { echo str_repeat('y', 4096); }""");
+        // fastcgi_catch_stderr "boom": the first writes to stderr before any output (the header is not complete yet),
+        // the second after its header and some of its body went out.
+        Write(root, "catch-early.php", """<?php error_log('boom before the header'); echo 'after the boom';""");
+        Write(root, "catch-late.php", """
+            <?php
+            while (ob_get_level()) { ob_end_flush(); }
+            echo 'head of the body'; flush();
+            usleep(200000);
+            error_log('boom after the header');
+            echo ' and its tail';
+            """);
         Write(root, "stream.php", """
             <?php
             header('X-Accel-Buffering: no');

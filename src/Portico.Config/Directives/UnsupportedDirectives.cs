@@ -77,7 +77,7 @@ internal static class UnsupportedDirectives
         "fastcgi_busy_buffers_size", "fastcgi_max_temp_file_size", "fastcgi_temp_file_write_size",
         "fastcgi_no_cache", "fastcgi_cache_bypass",
         "fastcgi_force_ranges", "fastcgi_cache", "fastcgi_cache_path", "fastcgi_cache_key",
-        "fastcgi_cache_valid", "fastcgi_temp_path", "fastcgi_store", "fastcgi_catch_stderr",
+        "fastcgi_cache_valid", "fastcgi_temp_path", "fastcgi_store",
     }.ToFrozenSet(StringComparer.Ordinal);
 
     public static bool Contains(string name) => s_names.Contains(name);

@@ -44,6 +44,11 @@ public sealed record FastCgiSettings
     /// <summary><c>fastcgi_hide_header</c>: extra response headers not passed to the client.</summary>
     public IReadOnlyList<string> HideHeaders { get; init; } = [];
 
+    /// <summary><c>fastcgi_catch_stderr</c>: strings that, found in the backend's error stream before its response
+    /// header is complete, make the response invalid (502; <c>fastcgi_next_upstream invalid_header</c> retries). After
+    /// the header, as in nginx, the error stream is only logged.</summary>
+    public IReadOnlyList<string> CatchStderr { get; init; } = [];
+
     /// <summary><c>fastcgi_pass_header</c>: headers nginx hides by default (e.g. <c>X-Accel-*</c>) that should be passed.</summary>
     public IReadOnlyList<string> PassHeaders { get; init; } = [];
 

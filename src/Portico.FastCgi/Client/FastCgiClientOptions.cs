@@ -1,3 +1,5 @@
+using System.Text;
+
 namespace Portico.FastCgi.Client;
 
 /// <summary>Per-request behaviour of a <see cref="FastCgiClient"/>. Defaults follow nginx's fastcgi module.</summary>
@@ -20,4 +22,23 @@ public sealed class FastCgiClientOptions
     /// <summary>Cap on the CGI header block; beyond it the response fails with HeaderTooLarge
     /// (nginx fails with "upstream sent too big header" at fastcgi_buffer_size).</summary>
     public int MaxResponseHeaderBytes { get; set; } = 64 * 1024;
+
+    /// <summary>Strings that, found in the backend's FCGI_STDERR before the CGI header block is complete, make the
+    /// response invalid: the request fails with <see cref="FastCgiErrorKind.StderrCaught"/> (nginx fastcgi_catch_stderr,
+    /// which is checked while the header is processed; after it, STDERR is only logged). Each STDERR chunk as received
+    /// is searched, as nginx does (a string split between two records or two reads is not found).</summary>
+    public IReadOnlyList<string> CatchStderr
+    {
+        get => _catchStderr;
+        set
+        {
+            _catchStderr = value ?? [];
+            CatchStderrUtf8 = [.. _catchStderr.Where(text => text.Length > 0).Select(Encoding.UTF8.GetBytes)];
+        }
+    }
+
+    /// <summary><see cref="CatchStderr"/> as UTF-8, made when it is set.</summary>
+    internal byte[][] CatchStderrUtf8 { get; private set; } = [];
+
+    private IReadOnlyList<string> _catchStderr = [];
 }

@@ -112,7 +112,7 @@ internal sealed class FastCgiExchange : IReadWaitGuard
             }
 
             phase = FastCgiErrorKind.ReadTimeout;
-            _records = new ResponseRecordReader(_connection.Reader, RequestId, request.StderrLine, this);
+            _records = new ResponseRecordReader(_connection.Reader, RequestId, request.StderrLine, this, _options.CatchStderrUtf8);
 
             // The CGI header block, read here rather than in a method of its own: when the response arrives,
             // one async frame fewer is resumed on its way to the caller.
@@ -140,16 +140,28 @@ internal sealed class FastCgiExchange : IReadWaitGuard
                     }
                 }
 
+                _responseSeen |= read > 0;
+                filled += read;
+                if (read > 0)
+                {
+                    headerBlock.Scan(head.AsSpan(0, filled));
+                }
+
+                // fastcgi_catch_stderr: a caught string that came before the header's end makes the response invalid
+                // (nginx checks it while processing the header, and logs nothing more than the STDERR line).
+                if (_records.CaughtStderr is { } caught && (!headerBlock.IsComplete || caught.StdoutOffset < headerBlock.BodyStart))
+                {
+                    _records.FlushStderr();
+                    throw new FastCgiException(FastCgiErrorKind.StderrCaught, $"The FastCGI backend's stderr contains \"{caught.Text}\" before the end of the response header.");
+                }
+
                 if (read == 0)
                 {
                     throw new FastCgiException(FastCgiErrorKind.ProtocolError, "The FastCGI backend ended the request before completing the response header block.");
                 }
-
-                _responseSeen = true;
-                filled += read;
-                headerBlock.Scan(head.AsSpan(0, filled));
             }
 
+            _records.StopCatchingStderr();
             var parsed = CgiResponseHead.Parse(head.AsSpan(0, headerBlock.HeaderLength));
             var body = new FastCgiResponseBody(this, head, headerBlock.BodyStart, filled);
             head = null; // the body owns it now

@@ -15,6 +15,8 @@ internal sealed class ResponseRecordReader
     private readonly PipeReader _reader;
     private readonly ushort _requestId;
     private readonly Action<string>? _onStderrLine;
+    private byte[][] _catchStderr;
+    private long _stdoutDelivered;
     private StderrLineSplitter? _stderr; // made on the first STDERR bytes: most responses have none
     private readonly IReadWaitGuard? _waitGuard;
 
@@ -23,8 +25,9 @@ internal sealed class ResponseRecordReader
     private int _contentRemaining;
     private int _paddingRemaining;
 
-    public ResponseRecordReader(PipeReader reader, ushort requestId, Action<string>? onStderrLine, IReadWaitGuard? waitGuard = null)
+    public ResponseRecordReader(PipeReader reader, ushort requestId, Action<string>? onStderrLine, IReadWaitGuard? waitGuard = null, byte[][]? catchStderr = null)
     {
+        _catchStderr = catchStderr ?? [];
         _reader = reader;
         _requestId = requestId;
         _onStderrLine = onStderrLine;
@@ -226,6 +229,7 @@ internal sealed class ResponseRecordReader
                         var n = (int)Math.Min(Math.Min(_contentRemaining, buffer.Length), room);
                         buffer.Slice(0, n).CopyTo(destination[copied..]);
                         copied += n;
+                        _stdoutDelivered += n;
                         buffer = buffer.Slice(n);
                         _contentRemaining -= n;
                     }
@@ -234,9 +238,16 @@ internal sealed class ResponseRecordReader
                         var n = (int)Math.Min(_contentRemaining, buffer.Length);
                         if (ours && _current.Type == FastCgiRecordType.Stderr)
                         {
+                            var chunk = buffer.Slice(0, n);
                             if (_onStderrLine is not null)
                             {
-                                (_stderr ??= new StderrLineSplitter(_onStderrLine)).Append(buffer.Slice(0, n));
+                                (_stderr ??= new StderrLineSplitter(_onStderrLine)).Append(chunk);
+                            }
+
+                            if (_catchStderr.Length > 0 && CaughtStderr is null && Find(chunk) is { } caught)
+                            {
+                                // Where it came in the STDOUT stream decides whether it counts (before the header's end).
+                                CaughtStderr = new(caught, _stdoutDelivered);
                             }
                         }
 
@@ -265,6 +276,32 @@ internal sealed class ResponseRecordReader
                     return copied;
             }
         }
+    }
+
+    /// <summary>The first caught string of STDERR (see <see cref="Client.FastCgiClientOptions.CatchStderr"/>), with the
+    /// count of STDOUT bytes delivered before it: it counts only if the header block had not ended there.</summary>
+    public StderrCatch? CaughtStderr { get; private set; }
+
+    /// <summary>The header block is complete: from here on STDERR is only logged, as nginx's input filter does
+    /// (fastcgi_catch_stderr is checked while the header is processed).</summary>
+    public void StopCatchingStderr() => _catchStderr = [];
+
+    /// <summary>Logs a last STDERR line that has no newline yet (before the response fails on it).</summary>
+    public void FlushStderr() => _stderr?.Flush();
+
+    /// <summary>The first string of <see cref="_catchStderr"/> in <paramref name="chunk"/>, or null.</summary>
+    private string? Find(ReadOnlySequence<byte> chunk)
+    {
+        var bytes = chunk.IsSingleSegment ? chunk.FirstSpan : chunk.ToArray();
+        foreach (var pattern in _catchStderr)
+        {
+            if (bytes.IndexOf(pattern) >= 0)
+            {
+                return System.Text.Encoding.UTF8.GetString(pattern);
+            }
+        }
+
+        return null;
     }
 
     private void ValidateHeader(in RecordHeader header)
@@ -303,3 +340,6 @@ internal sealed class ResponseRecordReader
         return status;
     }
 }
+
+/// <summary>A string of fastcgi_catch_stderr found in STDERR after <paramref name="StdoutOffset"/> bytes of STDOUT.</summary>
+internal sealed record StderrCatch(string Text, long StdoutOffset);

@@ -133,7 +133,12 @@ internal static class FastCgiContent
                     group.Release(peer, failed: true);
                     failStatus = ex.IsTimeout ? 504 : 502;
                     log.Add(peer.Name, failStatus, time.GetElapsedTime(attemptStart).TotalSeconds);
-                    errorLog.Write(LogLevel.Error, ctx, Describe(ex, peer, headerPhase: true), peer.LogName);
+                    if (ex.Kind != FastCgiErrorKind.StderrCaught)
+                    {
+                        // (A caught stderr line was logged as such; nginx adds nothing to it.)
+                        errorLog.Write(LogLevel.Error, ctx, Describe(ex, peer, headerPhase: true), peer.LogName);
+                    }
+
                     var sent = ex.Kind is not (FastCgiErrorKind.ConnectFailed or FastCgiErrorKind.ConnectTimeout);
                     if (MayRetry(settings, Condition(ex.Kind), tries, maxTries, started, time)
                         && (!sent || (body.Replayable && (idempotent || settings.NextUpstream.HasFlag(FastCgiNextUpstream.NonIdempotent)))))
@@ -473,7 +478,7 @@ internal static class FastCgiContent
     private static FastCgiNextUpstream Condition(FastCgiErrorKind kind) => kind switch
     {
         FastCgiErrorKind.ConnectTimeout or FastCgiErrorKind.SendTimeout or FastCgiErrorKind.ReadTimeout => FastCgiNextUpstream.Timeout,
-        FastCgiErrorKind.ProtocolError or FastCgiErrorKind.InvalidResponseHeader or FastCgiErrorKind.HeaderTooLarge => FastCgiNextUpstream.InvalidHeader,
+        FastCgiErrorKind.ProtocolError or FastCgiErrorKind.InvalidResponseHeader or FastCgiErrorKind.HeaderTooLarge or FastCgiErrorKind.StderrCaught => FastCgiNextUpstream.InvalidHeader,
         _ => FastCgiNextUpstream.Error,
     };
 

@@ -307,6 +307,7 @@ internal sealed class CompiledFastCgi
             ReadTimeout = settings.ReadTimeout,
             // nginx fails with "upstream sent too big header" beyond fastcgi_buffer_size; keep a sane floor.
             MaxResponseHeaderBytes = (int)Math.Clamp(settings.BufferSize, 4096, 1024 * 1024) * 16,
+            CatchStderr = settings.CatchStderr,
         };
         return new CompiledFastCgi(settings)
         {

@@ -60,6 +60,15 @@ public sealed class SideBySidePhpSite : NginxBesidePhpSite
                     fastcgi_pass php;
                 }
 
+                location ~ ^/catch/(.+\.php)$ {
+                    fastcgi_catch_stderr "boom";
+                    fastcgi_catch_stderr "never written";
+                    include fastcgi_params;
+                    fastcgi_param SCRIPT_FILENAME $document_root/$1;
+                    fastcgi_keep_conn on;
+                    fastcgi_pass php;
+                }
+
                 location ~ ^/nobody/(.+\.php)$ {
                     fastcgi_pass_request_body off;
                     include fastcgi_params;
@@ -102,6 +111,9 @@ public sealed class SideBySidePhpTests(SideBySidePhpSite site) : IClassFixture<S
     [InlineData("/intercept/notfound.php")]
     [InlineData("/intercept/status.php")]
     [InlineData("/missing.php")]
+    [InlineData("/catch/catch-early.php")]
+    [InlineData("/catch/catch-late.php")]
+    [InlineData("/catch/stderr.php")]
     public async Task Same_status_key_headers_and_body_as_nginx(string target)
     {
         var nginx = await RawHttp.GetAsync(site.NginxPort, target);
@@ -195,6 +207,30 @@ public sealed class SideBySidePhpTests(SideBySidePhpSite site) : IClassFixture<S
             var portico = await RawHttp.SendAsync(site.Port, request);
             Assert.Equal((nginx.Status, nginx.BodyText), (portico.Status, portico.BodyText));
         }
+    }
+
+    [PhpFpmTheory(NginxProcess.Binary)]
+    [InlineData("/catch/catch-early.php", 502, "")]
+    [InlineData("/catch/catch-late.php", 200, "head of the body and its tail")]
+    public async Task Fastcgi_catch_stderr_fails_the_response_only_before_its_header_and_adds_no_log_line(string target, int status, string body)
+    {
+        // nginx checks fastcgi_catch_stderr while it processes the header (ngx_http_fastcgi_process_header): a match
+        // there is an invalid header, a 502 with no line of its own; after the header the message is only logged.
+        var nginx = await RawHttp.GetAsync(site.NginxPort, target);
+        var portico = await RawHttp.GetAsync(site.Port, target);
+
+        Assert.Equal(status, nginx.Status);
+        Assert.Equal(nginx.Status, portico.Status);
+        if (status == 200)
+        {
+            Assert.Equal((body, body), (nginx.BodyText, portico.BodyText));
+        }
+
+        var phase = status == 200 ? "while reading upstream" : "while reading response header from upstream";
+        var line = status == 200 ? "boom after the header" : "boom before the header";
+        var log = await site.WaitForErrorLogAsync(line);
+        Assert.Contains($"FastCGI sent in stderr: \"PHP message: {line}\" {phase}", log, StringComparison.Ordinal);
+        Assert.DoesNotContain("invalid header", log, StringComparison.Ordinal);
     }
 
     private static Dictionary<string, string> Vars(RawResponse response)
