@@ -1,7 +1,7 @@
-using System.Buffers.Binary;
 using System.Text;
 using Portico.Config.Model;
 using Portico.FastCgi.Client;
+using Portico.FastCgi.Protocol;
 using Portico.Server.Phases;
 using Portico.Server.Variables;
 
@@ -64,9 +64,9 @@ internal sealed class FastCgiParamProgram
                     continue;
                 }
 
-                var pair = new byte[LengthField(name.Length) + LengthField(text.Length) + name.Length + text.Length];
-                var at = WriteLength(name.Length, pair);
-                at += WriteLength(text.Length, pair.AsSpan(at));
+                var pair = new byte[NameValueCodec.LengthOfLength(name.Length) + NameValueCodec.LengthOfLength(text.Length) + name.Length + text.Length];
+                var at = NameValueCodec.WriteLength(name.Length, pair);
+                at += NameValueCodec.WriteLength(text.Length, pair.AsSpan(at));
                 name.CopyTo(pair, at);
                 text.CopyTo(pair, at + name.Length);
                 run.AddRange(pair);
@@ -78,9 +78,9 @@ internal sealed class FastCgiParamProgram
             EndRun();
 
             // The name's length field, one byte for the value's (rewritten once the value is known), then the name.
-            var nameField = LengthField(name.Length);
+            var nameField = NameValueCodec.LengthOfLength(name.Length);
             var prefix = new byte[nameField + 1 + name.Length];
-            WriteLength(name.Length, prefix);
+            NameValueCodec.WriteLength(name.Length, prefix);
             name.CopyTo(prefix, nameField + 1);
             var kind = !value.TryGetSingle(out var single) ? StepKind.Value
                 : single.IsAsciiSafe ? StepKind.AsciiVariable
@@ -178,7 +178,7 @@ internal sealed class FastCgiParamProgram
             {
                 // Spec section 3.4: a length of 128 or more takes four bytes, high bit set; name and value move right.
                 room.Slice(valueField + 1, bytes.Length - step.NameField - 1 + length).CopyTo(room[(valueField + 4)..]);
-                BinaryPrimitives.WriteUInt32BigEndian(room[valueField..], (uint)length | 0x8000_0000u);
+                NameValueCodec.WriteLength(length, room[valueField..]);
                 length += LongValueField;
             }
 
@@ -189,20 +189,6 @@ internal sealed class FastCgiParamProgram
         }
 
         block.CommitEncoded(position, pairs, largest);
-    }
-
-    private static int LengthField(int length) => length < 0x80 ? 1 : 4;
-
-    private static int WriteLength(int length, Span<byte> destination)
-    {
-        if (length < 0x80)
-        {
-            destination[0] = (byte)length;
-            return 1;
-        }
-
-        BinaryPrimitives.WriteUInt32BigEndian(destination, (uint)length | 0x8000_0000u);
-        return 4;
     }
 
     private enum StepKind : byte
