@@ -30,8 +30,9 @@ public sealed class DelayedAckTests(PhpFastCgiSite site) : IClassFixture<PhpFast
             Assert.Equal(65536, body.Length);
         }
 
-        // Without the acknowledgement nearly every request takes 40 ms or more; a loaded machine may slow a few.
-        var stalled = times.Count(ms => ms >= 35);
-        Assert.True(stalled <= 3, $"{stalled} of {Requests} requests took 35 ms or more: " + string.Join(", ", times.Select(ms => ms.ToString("F1", CultureInfo.InvariantCulture))));
+        // Without the acknowledgement nearly every request takes 40 ms or more. The median leaves room for a machine
+        // loaded by parallel tests to slow some requests down.
+        var median = times.Order().ElementAt(times.Count / 2);
+        Assert.True(median < 30, $"median {median:F1} ms: " + string.Join(", ", times.Select(ms => ms.ToString("F1", CultureInfo.InvariantCulture))));
     }
 }
