@@ -23,6 +23,7 @@ internal static class FastCgiDump
         yield return new("fastcgi_pass_request_body", ConfigDump.OnOff(f.PassRequestBody));
         yield return new("fastcgi_hide_header", string.Join(' ', f.HideHeaders));
         yield return new("fastcgi_pass_header", string.Join(' ', f.PassHeaders));
+        yield return new("fastcgi_force_ranges", ConfigDump.OnOff(f.ForceRanges));
         yield return new("fastcgi_catch_stderr", string.Join(" | ", f.CatchStderr.Select(ConfigDump.Quote)));
         yield return new("fastcgi_buffering", ConfigDump.OnOff(f.Buffering));
         yield return new("fastcgi_request_buffering", ConfigDump.OnOff(f.RequestBuffering));

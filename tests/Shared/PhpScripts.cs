@@ -66,6 +66,16 @@ public static class PhpScripts
             error_log('boom after the header');
             echo ' and its tail';
             """);
+        // A body of known length with validators, for fastcgi_force_ranges; its own Accept-Ranges says "none".
+        Write(root, "ranges.php", """
+            <?php
+            $body = 'abcdefghijklmnopqrstuvwxyz';
+            header('Content-Length: ' . strlen($body));
+            header('ETag: "v1"');
+            header('Last-Modified: Tue, 24 Nov 2026 10:00:00 GMT');
+            header('Accept-Ranges: none');
+            echo $body;
+            """);
         Write(root, "stream.php", """
             <?php
             header('X-Accel-Buffering: no');

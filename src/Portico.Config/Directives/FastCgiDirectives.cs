@@ -25,6 +25,7 @@ internal static class FastCgiDirectives
         new("fastcgi_pass_request_body", All3, Arity.Flag, (ctx, d) => { bool v = Values.Flag(d); Set(ctx, d, f => f with { PassRequestBody = v }); }),
         new("fastcgi_hide_header", All3, Arity.Take1, (ctx, d) =>
             ctx.Level.List<string>("fastcgi_hide_header", (s, l) => s with { FastCgi = s.FastCgi with { HideHeaders = l } }).Add(d.Args[0])),
+        new("fastcgi_force_ranges", All3, Arity.Flag, (ctx, d) => { bool v = Values.Flag(d); Set(ctx, d, f => f with { ForceRanges = v }); }),
         new("fastcgi_catch_stderr", All3, Arity.Take1, (ctx, d) =>
             ctx.Level.List<string>("fastcgi_catch_stderr", (s, l) => s with { FastCgi = s.FastCgi with { CatchStderr = l } }).Add(d.Args[0])),
         new("fastcgi_pass_header", All3, Arity.Take1, (ctx, d) =>

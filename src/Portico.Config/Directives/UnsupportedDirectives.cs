@@ -76,7 +76,7 @@ internal static class UnsupportedDirectives
         "ssi_types", "etag_types", "fastcgi_bind", "fastcgi_socket_keepalive", "fastcgi_limit_rate",
         "fastcgi_busy_buffers_size", "fastcgi_max_temp_file_size", "fastcgi_temp_file_write_size",
         "fastcgi_no_cache", "fastcgi_cache_bypass",
-        "fastcgi_force_ranges", "fastcgi_cache", "fastcgi_cache_path", "fastcgi_cache_key",
+        "fastcgi_cache", "fastcgi_cache_path", "fastcgi_cache_key",
         "fastcgi_cache_valid", "fastcgi_temp_path", "fastcgi_store",
     }.ToFrozenSet(StringComparer.Ordinal);
 

@@ -44,6 +44,10 @@ public sealed record FastCgiSettings
     /// <summary><c>fastcgi_hide_header</c>: extra response headers not passed to the client.</summary>
     public IReadOnlyList<string> HideHeaders { get; init; } = [];
 
+    /// <summary><c>fastcgi_force_ranges</c>: byte ranges of a 200 response with a Content-Length, one range at most, as
+    /// nginx's range filter serves them (the backend's own Accept-Ranges is dropped then).</summary>
+    public bool ForceRanges { get; init; }
+
     /// <summary><c>fastcgi_catch_stderr</c>: strings that, found in the backend's error stream before its response
     /// header is complete, make the response invalid (502; <c>fastcgi_next_upstream invalid_header</c> retries). After
     /// the header, as in nginx, the error stream is only logged.</summary>

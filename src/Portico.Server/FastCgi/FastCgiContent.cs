@@ -11,6 +11,7 @@ using Portico.FastCgi.Client;
 using Portico.Server.Hosting;
 using Portico.Server.Phases;
 using Portico.Server.Routing;
+using Portico.Server.Static;
 using LogLevel = Portico.Config.LogLevel;
 
 namespace Portico.Server.FastCgi;
@@ -263,6 +264,17 @@ internal static class FastCgiContent
             return PhaseOutcome.WithStatus(status);
         }
 
+        // fastcgi_force_ranges: nginx's range filter on the backend's response (one range at most).
+        long fullLength = -1;
+        ByteRange range = default;
+        var rangeKind = fcgi.Source.ForceRanges ? FastCgiRanges.Decide(http.Request, response, out fullLength, out range) : FastCgiRangeKind.None;
+        if (rangeKind == FastCgiRangeKind.NotSatisfiable)
+        {
+            // ngx_http_range_not_satisfiable: the 416 page keeps Content-Range (RFC 9110 section 15.5.17).
+            http.Response.Headers.ContentRange = "bytes */" + fullLength.ToString(CultureInfo.InvariantCulture);
+            return PhaseOutcome.WithStatus(416);
+        }
+
         var buffering = fcgi.Source.Buffering;
         var headers = http.Response.Headers;
         http.Response.StatusCode = status;
@@ -290,6 +302,15 @@ internal static class FastCgiContent
                 buffering = !value.Equals("no", StringComparison.OrdinalIgnoreCase) && (buffering || value.Equals("yes", StringComparison.OrdinalIgnoreCase));
             }
 
+            if (rangeKind != FastCgiRangeKind.None
+                && (name.Equals("Accept-Ranges", StringComparison.OrdinalIgnoreCase)
+                    || (rangeKind == FastCgiRangeKind.Partial && name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase))))
+            {
+                // With force_ranges nginx drops the backend's Accept-Ranges (ngx_http_upstream_copy_allow_ranges) and
+                // states its own; a part has the part's length.
+                continue;
+            }
+
             try
             {
                 if (name.Length == 12 && headers.ContentType.Count == 0 && name.Equals("Content-Type", StringComparison.OrdinalIgnoreCase))
@@ -307,6 +328,22 @@ internal static class FastCgiContent
                 // Kestrel refuses non-ASCII header values unless the host sets a ResponseHeaderEncodingSelector.
                 errorLog.Write(LogLevel.Warn, ctx, $"upstream sent header \"{name}\" with a non-ASCII value, not passed", state.Upstream);
             }
+        }
+
+        // The part of the body that goes out: all of it, or with fastcgi_force_ranges one range (the rest is read and
+        // dropped, so the connection stays reusable).
+        long skip = 0, take = long.MaxValue;
+        if (rangeKind == FastCgiRangeKind.Full)
+        {
+            headers.AcceptRanges = "bytes";
+        }
+        else if (rangeKind == FastCgiRangeKind.Partial)
+        {
+            // ngx_http_range_singlepart_header.
+            http.Response.StatusCode = StatusCodes.Status206PartialContent;
+            headers.ContentRange = StaticFileResponder.FormatContentRange(range, fullLength);
+            http.Response.ContentLength = range.Length;
+            (skip, take) = (range.Start, range.Length);
         }
 
         var discard = HttpMethods.IsHead(ctx.Method) || HttpMethods.IsHead(http.Request.Method) || status is 204 or 304 || (status >= 100 && status < 200);
@@ -375,9 +412,15 @@ internal static class FastCgiContent
                     continue;
                 }
 
-                writer.Write(buffer.AsSpan(0, read));
-                sent += read;
-                unflushed += read;
+                var chunk = FastCgiRanges.Window(buffer.AsSpan(0, read), ref skip, ref take);
+                if (chunk.IsEmpty)
+                {
+                    continue;
+                }
+
+                writer.Write(chunk);
+                sent += chunk.Length;
+                unflushed += chunk.Length;
                 if (!buffering || unflushed >= FlushThreshold)
                 {
                     var flushed = await writer.FlushAsync(aborted).ConfigureAwait(false);

@@ -238,7 +238,7 @@ internal sealed class StaticFileResponder
         }
     }
 
-    private static string FormatContentRange(ByteRange range, long length) =>
+    internal static string FormatContentRange(ByteRange range, long length) =>
         string.Create(CultureInfo.InvariantCulture, $"bytes {range.Start}-{range.End - 1}/{length}");
 
     /// <summary>nginx keeps the first occurrence of these request headers.</summary>
