@@ -412,10 +412,14 @@ internal static class FastCgiContent
                     continue;
                 }
 
-                var chunk = FastCgiRanges.Window(buffer.AsSpan(0, read), ref skip, ref take);
-                if (chunk.IsEmpty)
+                ReadOnlySpan<byte> chunk = buffer.AsSpan(0, read);
+                if (rangeKind == FastCgiRangeKind.Partial)
                 {
-                    continue;
+                    chunk = FastCgiRanges.Window(chunk, ref skip, ref take);
+                    if (chunk.IsEmpty)
+                    {
+                        continue;
+                    }
                 }
 
                 writer.Write(chunk);

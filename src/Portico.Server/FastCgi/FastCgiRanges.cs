@@ -64,7 +64,7 @@ internal static class FastCgiRanges
 
     /// <summary>The part of <paramref name="chunk"/> inside the window that starts <paramref name="skip"/> bytes on and is
     /// <paramref name="take"/> bytes long; both move on by what the chunk covered.</summary>
-    public static ReadOnlySpan<byte> Window(ReadOnlySpan<byte> chunk, ref long skip, ref long take)
+    public static ReadOnlySpan<byte> Window(ReadOnlySpan<byte> chunk, scoped ref long skip, scoped ref long take)
     {
         var skipped = (int)Math.Min(skip, chunk.Length);
         skip -= skipped;
