@@ -278,6 +278,25 @@ public sealed class SideBySidePhpTests(SideBySidePhpSite site) : IClassFixture<S
         }
     }
 
+    [PhpFpmTheory(NginxProcess.Binary)]
+    [InlineData("", 200)]
+    [InlineData("Range: bytes=0-4\r\n", 206)]
+    public async Task Fastcgi_force_ranges_answers_head_with_the_same_headers_and_no_body(string headers, int status)
+    {
+        var request = $"HEAD /ranges/ranges.php HTTP/1.1\r\nHost: localhost\r\n{headers}Connection: close\r\n\r\n";
+        var nginx = await RawHttp.SendAsync(site.NginxPort, request, isHead: true);
+        var portico = await RawHttp.SendAsync(site.Port, request, isHead: true);
+
+        Assert.Equal(status, nginx.Status);
+        Assert.Equal(nginx.Status, portico.Status);
+        foreach (var name in new[] { "Content-Range", "Accept-Ranges", "Content-Length" })
+        {
+            Assert.True(nginx.Header(name) == portico.Header(name), $"{name}: nginx \"{nginx.Header(name)}\", portico \"{portico.Header(name)}\"");
+        }
+
+        Assert.Equal(("", ""), (nginx.BodyText, portico.BodyText));
+    }
+
     private static Dictionary<string, string> Vars(RawResponse response)
     {
         Assert.Equal(200, response.Status);
