@@ -122,6 +122,7 @@ internal sealed class FastCgiParamProgram
 
             bytes.CopyTo(room[position..]);
             var valueAt = position + bytes.Length;
+
             // A value that is one variable is formatted here (CompiledValue.TryWriteUtf8 does the same, one call deeper).
             var destination = room[valueAt..^LongValueField];
             int length;
