@@ -262,15 +262,8 @@ public sealed class SideBySidePhpTests(SideBySidePhpSite site) : IClassFixture<S
 
         Assert.Equal(status, nginx.Status);
         Assert.Equal(nginx.Status, portico.Status);
-        foreach (var name in new[] { "Content-Range", "Accept-Ranges", "Content-Length", "ETag" })
-        {
-            if (status == 416 && name == "Content-Length")
-            {
-                continue; // the 416 page names the server: "nginx/1.22.1" and "portico/0.1.0" differ by a byte
-            }
-
-            Assert.True(nginx.Header(name) == portico.Header(name), $"{name}: nginx \"{nginx.Header(name)}\", portico \"{portico.Header(name)}\"");
-        }
+        // The 416 page names the server: "nginx/1.22.1" and "portico/0.1.0" differ by a byte in Content-Length.
+        AssertSameHeaders(nginx, portico, status == 416 ? ["Content-Range", "Accept-Ranges", "ETag"] : ["Content-Range", "Accept-Ranges", "Content-Length", "ETag"]);
 
         if (status != 416)
         {
@@ -289,12 +282,17 @@ public sealed class SideBySidePhpTests(SideBySidePhpSite site) : IClassFixture<S
 
         Assert.Equal(status, nginx.Status);
         Assert.Equal(nginx.Status, portico.Status);
-        foreach (var name in new[] { "Content-Range", "Accept-Ranges", "Content-Length" })
+        AssertSameHeaders(nginx, portico, ["Content-Range", "Accept-Ranges", "Content-Length"]);
+
+        Assert.Equal(("", ""), (nginx.BodyText, portico.BodyText));
+    }
+
+    private static void AssertSameHeaders(RawResponse nginx, RawResponse portico, string[] names)
+    {
+        foreach (var name in names)
         {
             Assert.True(nginx.Header(name) == portico.Header(name), $"{name}: nginx \"{nginx.Header(name)}\", portico \"{portico.Header(name)}\"");
         }
-
-        Assert.Equal(("", ""), (nginx.BodyText, portico.BodyText));
     }
 
     private static Dictionary<string, string> Vars(RawResponse response)
