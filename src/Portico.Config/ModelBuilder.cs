@@ -53,6 +53,12 @@ internal static class ModelBuilder
             CheckFastCgiUpstreams(server.Locations, http.Upstreams);
         }
 
+        foreach (ServerConfig server in servers)
+        {
+            FastCgiBufferCheck.Check(server.Settings.FastCgi, http.End);
+            FastCgiBufferCheck.CheckAll(server.Locations, http.End);
+        }
+
         var formats = new Dictionary<string, LogFormatConfig>(StringComparer.Ordinal)
         {
             ["combined"] = LogDirectives.Combined(fileStart),

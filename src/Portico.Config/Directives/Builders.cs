@@ -21,6 +21,9 @@ internal sealed class MainBuilder
 internal sealed class HttpBuilder
 {
     public LevelSettings Settings { get; } = new();
+
+    /// <summary>The http block's closing brace: where nginx reports what its merge of the levels finds wrong.</summary>
+    public SourceLocation End { get; set; }
     public Dictionary<string, LogFormatConfig> LogFormats { get; } = new(StringComparer.Ordinal);
     public Dictionary<string, UpstreamBuilder> Upstreams { get; } = new(StringComparer.Ordinal);
     public List<ServerBuilder> Servers { get; } = [];

@@ -43,7 +43,7 @@ internal static class CoreDirectives
             DirectiveTable.BindAll(ctx.Enter(DirectiveContext.Events), d.Block!))),
         new("http", DirectiveContext.Main, Arity.BlockNoArgs, (ctx, d) => Once(ctx, d, () =>
         {
-            var http = new HttpBuilder();
+            var http = new HttpBuilder { End = new SourceLocation(d.Where.File, d.EndLine) };
             ctx.Main.Http = http;
             DirectiveTable.BindAll(ctx.Enter(DirectiveContext.Http, http: http), d.Block!);
         })),

@@ -39,6 +39,9 @@ internal static class FastCgiDirectives
             long size = Values.Size(d.Args[1]) is long z and > 0 ? z : throw BindContext.DirectiveError(d, "invalid value");
             Set(ctx, d, f => f with { BuffersCount = count, BuffersSize = size });
         }),
+        new("fastcgi_busy_buffers_size", All3, Arity.Take1, (ctx, d) => { long v = Values.SizeArg(d); Set(ctx, d, f => f with { BusyBuffersSize = v }); }),
+        new("fastcgi_temp_file_write_size", All3, Arity.Take1, (ctx, d) => { long v = Values.SizeArg(d); Set(ctx, d, f => f with { TempFileWriteSize = v }); }),
+        new("fastcgi_max_temp_file_size", All3, Arity.Take1, (ctx, d) => { long v = Values.SizeArg(d); Set(ctx, d, f => f with { MaxTempFileSize = v }); }),
         new("fastcgi_next_upstream", All3, Arity.OneMore, BindNextUpstream),
         new("fastcgi_ignore_headers", All3, Arity.OneMore, BindIgnoreHeaders),
         new("fastcgi_next_upstream_tries", All3, Arity.Take1, (ctx, d) => { int v = Values.NumberArg(d); Set(ctx, d, f => f with { NextUpstreamTries = v }); }),

@@ -63,6 +63,18 @@ public sealed record FastCgiSettings
     public int BuffersCount { get; init; } = 8;
     public long BuffersSize { get; init; } = 4096;
 
+    /// <summary><c>fastcgi_busy_buffers_size</c>; null: twice the larger of <see cref="BufferSize"/> and <see cref="BuffersSize"/>.
+    /// Checked as nginx checks it; Portico streams responses, so it sizes nothing.</summary>
+    public long? BusyBuffersSize { get; init; }
+
+    /// <summary><c>fastcgi_temp_file_write_size</c>; null: as <see cref="BusyBuffersSize"/>. Checked as nginx checks it;
+    /// Portico writes no FastCGI response to a temp file.</summary>
+    public long? TempFileWriteSize { get; init; }
+
+    /// <summary><c>fastcgi_max_temp_file_size</c>; null: 1024m. Checked as nginx checks it; Portico writes no FastCGI
+    /// response to a temp file (as nginx with 0).</summary>
+    public long? MaxTempFileSize { get; init; }
+
     /// <summary><c>fastcgi_buffer_size</c>. Default 4k.</summary>
     public long BufferSize { get; init; } = 4096;
 
