@@ -82,9 +82,7 @@ internal sealed class FastCgiParamProgram
             var prefix = new byte[nameField + 1 + name.Length];
             NameValueCodec.WriteLength(name.Length, prefix);
             name.CopyTo(prefix, nameField + 1);
-            var kind = !value.TryGetSingle(out var single) ? StepKind.Value
-                : single.IsAsciiSafe ? StepKind.AsciiVariable
-                : StepKind.StringVariable;
+            var kind = value.TryGetSingle(out var single) ? StepKind.Variable : StepKind.Value;
             steps.Add(new Step(prefix, value, single, kind, name, nameField, param.IfNotEmpty, 1, 0));
             fixedRoom += prefix.Length + LongValueField;
         }
@@ -123,32 +121,11 @@ internal sealed class FastCgiParamProgram
             bytes.CopyTo(room[position..]);
             var valueAt = position + bytes.Length;
 
-            // A value that is one variable is formatted here (CompiledValue.TryWriteUtf8 does the same, one call deeper).
+            // A value that is one variable is formatted here, without going through its CompiledValue.
             var destination = room[valueAt..^LongValueField];
-            int length;
-            bool fitted;
-            switch (step.Kind)
-            {
-                case StepKind.AsciiVariable:
-                    fitted = step.Single.TryFormatAscii(ctx, _clock, destination, out length);
-                    break;
-                case StepKind.StringVariable:
-                    if (step.Single.Get(ctx, _clock) is { } text)
-                    {
-                        fitted = CompiledValue.TryWriteString(text, destination, out length);
-                    }
-                    else
-                    {
-                        fitted = true; // not found: an empty value, as CompiledValue.Evaluate gives
-                        length = 0;
-                    }
-
-                    break;
-                default:
-                    fitted = value.TryWriteUtf8(ctx, destination, out length);
-                    break;
-            }
-
+            var fitted = step.Kind == StepKind.Variable
+                ? CompiledValue.TryWriteVariable(step.Single, ctx, _clock, destination, out var length)
+                : value.TryWriteUtf8(ctx, destination, out length);
             if (!fitted)
             {
                 // A value longer than the room left (a long URI): the pairs so far are committed, this one goes
@@ -197,11 +174,8 @@ internal sealed class FastCgiParamProgram
         /// <summary>Encoded constant pairs, copied as they are.</summary>
         Run,
 
-        /// <summary>One variable that formats itself as ASCII bytes (addresses, ports, numbers).</summary>
-        AsciiVariable,
-
-        /// <summary>One variable with a string value.</summary>
-        StringVariable,
+        /// <summary>One variable and nothing else.</summary>
+        Variable,
 
         /// <summary>Anything else with variables (text and variables mixed, or several variables).</summary>
         Value,

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Portico.Config.Model;
 using Portico.Server.Phases;
@@ -117,27 +118,7 @@ internal sealed class CompiledValue
     {
         if (_isSingle)
         {
-            bool fitted;
-            if (_single.IsAsciiSafe)
-            {
-                fitted = _single.TryFormatAscii(context, _clock, destination, out written);
-            }
-            else if (_single.Get(context, _clock) is { } single)
-            {
-                fitted = TryWriteString(single, destination, out written);
-            }
-            else
-            {
-                written = 0; // not found: contributes nothing, as in Evaluate
-                return true;
-            }
-
-            if (!fitted)
-            {
-                written = 0; // nothing usable, as below
-            }
-
-            return fitted;
+            return TryWriteVariable(_single, context, _clock, destination, out written);
         }
 
         var literals = _literalUtf8;
@@ -185,8 +166,39 @@ internal sealed class CompiledValue
         return true;
     }
 
+    /// <summary>
+    /// One variable's value as UTF-8 into <paramref name="destination"/> (a value that is one variable, or a caller that
+    /// formats such values itself, the FastCGI param program). A variable not found writes nothing and succeeds;
+    /// false when the value does not fit (nothing usable is written then).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static bool TryWriteVariable(in VariableRef variable, RequestContext context, VariableClock clock, Span<byte> destination, out int written)
+    {
+        bool fitted;
+        if (variable.IsAsciiSafe)
+        {
+            fitted = variable.TryFormatAscii(context, clock, destination, out written);
+        }
+        else if (variable.Get(context, clock) is { } text)
+        {
+            fitted = TryWriteString(text, destination, out written);
+        }
+        else
+        {
+            written = 0; // not found: contributes nothing, as in Evaluate
+            return true;
+        }
+
+        if (!fitted)
+        {
+            written = 0;
+        }
+
+        return fitted;
+    }
+
     /// <summary>ASCII, the usual case, is narrowed in one pass; anything else is written again as UTF-8.</summary>
-    internal static bool TryWriteString(string text, Span<byte> destination, out int written) =>
+    private static bool TryWriteString(string text, Span<byte> destination, out int written) =>
         Ascii.FromUtf16(text, destination, out written) switch
         {
             OperationStatus.Done => true,
