@@ -9,10 +9,10 @@ using Microsoft.AspNetCore.Http.Features;
 namespace Portico.Server.Transport;
 
 /// <summary>
-/// A client connection as Kestrel sees it: two pipes over a <see cref="LoopSocket"/>. The receive side reads
-/// into the input pipe when epoll says bytes came, and its flush runs Kestrel's parser and the request inline on
-/// the loop thread; the send side writes what Kestrel flushes to the output pipe at once, on the flushing thread,
-/// and waits for epoll only when the socket buffer is full. The lifecycle follows Kestrel's socket transport
+/// A client connection as Kestrel sees it: an input pipe and an output writer over a <see cref="LoopSocket"/>.
+/// The receive side reads into the input pipe when epoll says bytes came, and its flush runs Kestrel's parser and
+/// the request inline on the loop thread; the send side (<see cref="LoopOutputWriter"/>) sends what Kestrel
+/// flushes at once, on the flushing thread, and waits for epoll only when the socket buffer is full. The lifecycle follows Kestrel's socket transport
 /// (SocketConnection) but for the client's FIN, which nginx reads as the end of the request stream, not of the
 /// connection (<see cref="IClientHalfClose"/>): it completes the input, and the connection is closed for Kestrel
 /// when the send side ends. An error on the receive side closes it at once. The socket is shut down and closed
@@ -26,7 +26,8 @@ internal sealed class LoopConnection : ConnectionContext, IClientHalfClose,
 
     private readonly LoopSocket _socket;
     private readonly Pipe _input;
-    private readonly Pipe _output;
+    private readonly LoopOutputWriter _output;
+    private readonly TaskCompletionSource _sendEnded = new();
     private readonly CancellationTokenSource _closedSource = new();
     private readonly CancellationTokenSource _clientClosed = new();
     private readonly TaskCompletionSource _closedFired = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -52,8 +53,8 @@ internal sealed class LoopConnection : ConnectionContext, IClientHalfClose,
         // continuation inline: the loop thread is the only scheduler (UnsafePreferInlineScheduling).
         var segment = Math.Min(pool.MaxBufferSize, 4096);
         _input = new Pipe(new PipeOptions(pool, PipeScheduler.Inline, PipeScheduler.Inline, 1024 * 1024, 512 * 1024, segment, useSynchronizationContext: false));
-        _output = new Pipe(new PipeOptions(pool, PipeScheduler.Inline, PipeScheduler.Inline, 64 * 1024, 32 * 1024, segment, useSynchronizationContext: false));
-        Transport = new DuplexPipe(_input.Reader, _output.Writer);
+        _output = new LoopOutputWriter(socket, pool, SendSideEnded);
+        Transport = new DuplexPipe(_input.Reader, _output);
         ConnectionClosed = _closedSource.Token;
 
         _features.Set<IConnectionIdFeature>(this);
@@ -111,10 +112,11 @@ internal sealed class LoopConnection : ConnectionContext, IClientHalfClose,
 
     public override void Abort(ConnectionAbortedException abortReason)
     {
-        // As Kestrel's socket transport: shut the socket down first (so the reason is the abort), then stop the
-        // send loop.
+        // As Kestrel's socket transport: shut the socket down first (so the reason is the abort). A flush waiting
+        // for room fails with the socket; the writer's buffers stay its own until Kestrel completes it.
         Shutdown(abortReason);
-        _output.Reader.CancelPendingRead();
+        _input.Writer.CancelPendingFlush();
+        FireConnectionClosed();
     }
 
     public override async ValueTask DisposeAsync()
@@ -134,10 +136,8 @@ internal sealed class LoopConnection : ConnectionContext, IClientHalfClose,
 
     private async Task RunAsync()
     {
-        var receiving = ReceiveAsync();
-        var sending = SendAsync();
-        await receiving.ConfigureAwait(false);
-        await sending.ConfigureAwait(false);
+        await ReceiveAsync().ConfigureAwait(false);
+        await _sendEnded.Task.ConfigureAwait(false);
     }
 
     private async Task ReceiveAsync()
@@ -206,56 +206,19 @@ internal sealed class LoopConnection : ConnectionContext, IClientHalfClose,
         }
     }
 
-    private async Task SendAsync()
+    /// <summary>The output writer's send side ended: a send failed, or Kestrel completed it and everything went.</summary>
+    private void SendSideEnded(Exception? error)
     {
-        Exception? shutdownReason = null;
-        Exception? unexpected = null;
-        var output = _output.Reader;
-        try
+        Shutdown(error switch
         {
-            while (true)
-            {
-                var result = await output.ReadAsync().ConfigureAwait(false);
-                if (result.IsCanceled)
-                {
-                    break;
-                }
+            SocketException { SocketErrorCode: SocketError.ConnectionReset or SocketError.Shutdown } reset => new ConnectionResetException(reset.Message, reset),
+            _ => error,
+        });
 
-                var buffer = result.Buffer;
-                if (!buffer.IsEmpty)
-                {
-                    await _socket.SendAllAsync(buffer).ConfigureAwait(false);
-                }
-
-                output.AdvanceTo(buffer.End);
-                if (result.IsCompleted)
-                {
-                    break;
-                }
-            }
-        }
-        catch (SocketException ex) when (ex.SocketErrorCode is SocketError.ConnectionReset or SocketError.Shutdown)
-        {
-            shutdownReason = new ConnectionResetException(ex.Message, ex);
-        }
-        catch (Exception ex) when (ex is ObjectDisposedException or SocketException)
-        {
-            shutdownReason = ex;
-        }
-        catch (Exception ex)
-        {
-            shutdownReason = ex;
-            unexpected = ex;
-        }
-        finally
-        {
-            Shutdown(shutdownReason);
-            output.Complete(unexpected);
-
-            // A receive paused on a full input pipe must see the end too.
-            _input.Writer.CancelPendingFlush();
-            FireConnectionClosed();
-        }
+        // A receive paused on a full input pipe must see the end too.
+        _input.Writer.CancelPendingFlush();
+        FireConnectionClosed();
+        _sendEnded.TrySetResult();
     }
 
     private void CancelClientClosed()

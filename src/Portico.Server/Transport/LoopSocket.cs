@@ -120,33 +120,6 @@ internal sealed partial class LoopSocket : IEpollHandler, IDisposable
         throw SocketErrors.Exception(errno);
     }
 
-    public ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken)
-    {
-        if (_read.IsReady)
-        {
-            var received = TryReceive(buffer.Span);
-            if (received >= 0)
-            {
-                return new ValueTask<int>(received);
-            }
-        }
-
-        return ReceiveWhenReadableAsync(buffer, cancellationToken);
-    }
-
-    private async ValueTask<int> ReceiveWhenReadableAsync(Memory<byte> buffer, CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            await _read.WaitAsync(this, cancellationToken).ConfigureAwait(false);
-            var received = TryReceive(buffer.Span);
-            if (received >= 0)
-            {
-                return received;
-            }
-        }
-    }
-
     /// <summary>One send(): the count, or -1 when the socket buffer is full.</summary>
     public unsafe int TrySend(ReadOnlySpan<byte> buffer)
     {
@@ -218,35 +191,15 @@ internal sealed partial class LoopSocket : IEpollHandler, IDisposable
         }
     }
 
-    /// <summary>Sends all of <paramref name="buffer"/>: writev(2) over its segments, waiting while the socket
-    /// buffer is full.</summary>
-    public ValueTask SendAllAsync(ReadOnlySequence<byte> buffer)
-    {
-        if (_write.IsReady)
-        {
-            var sent = TrySendSequence(buffer);
-            if (sent == buffer.Length)
-            {
-                return default;
-            }
+    /// <summary>False once a send found the socket buffer full, until epoll reports room again.</summary>
+    public bool IsWritable => _write.IsReady;
 
-            buffer = buffer.Slice(sent);
-        }
-
-        return SendRestAsync(buffer);
-    }
-
-    private async ValueTask SendRestAsync(ReadOnlySequence<byte> buffer)
-    {
-        while (!buffer.IsEmpty)
-        {
-            await _write.WaitAsync(this, CancellationToken.None).ConfigureAwait(false);
-            buffer = buffer.Slice(TrySendSequence(buffer));
-        }
-    }
+    /// <summary>Waits until the socket may take more bytes (or has failed).</summary>
+    public ValueTask WaitWritableAsync(CancellationToken cancellationToken) =>
+        _write.IsReady ? default : _write.WaitAsync(this, cancellationToken);
 
     /// <summary>writev() until everything went or the socket buffer is full; returns the bytes sent.</summary>
-    private long TrySendSequence(in ReadOnlySequence<byte> buffer)
+    public long TrySendSequence(in ReadOnlySequence<byte> buffer)
     {
         if (buffer.IsSingleSegment)
         {
