@@ -9,9 +9,9 @@ using Microsoft.AspNetCore.Http.Features;
 namespace Portico.Server.Transport;
 
 /// <summary>
-/// A client connection as Kestrel sees it: an input pipe and an output writer over a <see cref="LoopSocket"/>.
-/// The receive side reads into the input pipe when epoll says bytes came, and its flush runs Kestrel's parser and
-/// the request inline on the loop thread; the send side (<see cref="LoopOutputWriter"/>) sends what Kestrel
+/// A client connection as Kestrel sees it: an input reader and an output writer over a <see cref="LoopSocket"/>,
+/// no Pipes. The receive side reads into the input (<see cref="LoopInputReader"/>) when epoll says bytes came, and
+/// Kestrel's pending read completes there, running the parser and the request inline on the loop thread; the send side (<see cref="LoopOutputWriter"/>) sends what Kestrel
 /// flushes at once, on the flushing thread, and waits for epoll only when the socket buffer is full. The lifecycle follows Kestrel's socket transport
 /// (SocketConnection) but for the client's FIN, which nginx reads as the end of the request stream, not of the
 /// connection (<see cref="IClientHalfClose"/>): it completes the input, and the connection is closed for Kestrel
@@ -25,7 +25,7 @@ internal sealed class LoopConnection : ConnectionContext, IClientHalfClose,
     private static long s_ids;
 
     private readonly LoopSocket _socket;
-    private readonly Pipe _input;
+    private readonly LoopInputReader _input;
     private readonly LoopOutputWriter _output;
     private readonly TaskCompletionSource _sendEnded = new();
     private readonly CancellationTokenSource _closedSource = new();
@@ -49,12 +49,10 @@ internal sealed class LoopConnection : ConnectionContext, IClientHalfClose,
         LocalEndPoint = local;
         RemoteEndPoint = remote;
 
-        // Kestrel's socket transport defaults (MaxReadBufferSize 1 MB, MaxWriteBufferSize 64 KB); every
-        // continuation inline: the loop thread is the only scheduler (UnsafePreferInlineScheduling).
-        var segment = Math.Min(pool.MaxBufferSize, 4096);
-        _input = new Pipe(new PipeOptions(pool, PipeScheduler.Inline, PipeScheduler.Inline, 1024 * 1024, 512 * 1024, segment, useSynchronizationContext: false));
+        // Every continuation inline: the loop thread is the only scheduler (Kestrel's UnsafePreferInlineScheduling).
+        _input = new LoopInputReader(pool);
         _output = new LoopOutputWriter(socket, pool, SendSideEnded);
-        Transport = new DuplexPipe(_input.Reader, _output);
+        Transport = new DuplexPipe(_input, _output);
         ConnectionClosed = _closedSource.Token;
 
         _features.Set<IConnectionIdFeature>(this);
@@ -115,7 +113,7 @@ internal sealed class LoopConnection : ConnectionContext, IClientHalfClose,
         // As Kestrel's socket transport: shut the socket down first (so the reason is the abort). A flush waiting
         // for room fails with the socket; the writer's buffers stay its own until Kestrel completes it.
         Shutdown(abortReason);
-        _input.Writer.CancelPendingFlush();
+        _input.StopWaitingForRoom();
         FireConnectionClosed();
     }
 
@@ -144,7 +142,7 @@ internal sealed class LoopConnection : ConnectionContext, IClientHalfClose,
     {
         Exception? error = null;
         var finished = false;
-        var input = _input.Writer;
+        var input = _input;
         try
         {
             while (true)
@@ -152,8 +150,23 @@ internal sealed class LoopConnection : ConnectionContext, IClientHalfClose,
                 await _socket.WaitReadableAsync().ConfigureAwait(false);
 
                 // Memory is taken only once bytes are known to be there (Kestrel's WaitForDataBeforeAllocatingBuffer).
-                var memory = input.GetMemory(MinimumReceiveBuffer);
-                var received = _socket.TryReceive(memory.Span);
+                var memory = input.GetReceiveMemory(MinimumReceiveBuffer);
+                int received;
+                try
+                {
+                    received = _socket.TryReceive(memory.Span);
+                }
+                catch
+                {
+                    input.ReceivedNothing();
+                    throw;
+                }
+
+                if (received <= 0)
+                {
+                    input.ReceivedNothing();
+                }
+
                 if (received < 0)
                 {
                     continue;
@@ -176,9 +189,8 @@ internal sealed class LoopConnection : ConnectionContext, IClientHalfClose,
                     break;
                 }
 
-                input.Advance(received);
-                var flushed = await input.FlushAsync().ConfigureAwait(false);
-                if (flushed.IsCompleted || flushed.IsCanceled)
+                // A read Kestrel left pending completes here, inline: the request runs now, on the loop.
+                if (input.Received(received) is { } pause && !await pause.ConfigureAwait(false))
                 {
                     break;
                 }
@@ -194,7 +206,7 @@ internal sealed class LoopConnection : ConnectionContext, IClientHalfClose,
         }
         finally
         {
-            input.Complete(_shutdownReason ?? error);
+            input.CompleteWriting(_shutdownReason ?? error);
 
             // After a FIN the response in progress still goes out: the send side signals the close when it ends.
             if (!finished || _socketShut)
@@ -215,8 +227,8 @@ internal sealed class LoopConnection : ConnectionContext, IClientHalfClose,
             _ => error,
         });
 
-        // A receive paused on a full input pipe must see the end too.
-        _input.Writer.CancelPendingFlush();
+        // A receive paused on a full input must see the end too.
+        _input.StopWaitingForRoom();
         FireConnectionClosed();
         _sendEnded.TrySetResult();
     }

@@ -16,8 +16,6 @@ namespace Portico.Server.Transport;
 /// </summary>
 internal sealed class LoopOutputWriter : PipeWriter
 {
-    private const int MinimumSegment = 4096;
-    private const int MaxFreeSegments = 8;
 
     private static readonly FlushResult Ended = new(isCanceled: false, isCompleted: true);
 
@@ -26,10 +24,9 @@ internal sealed class LoopOutputWriter : PipeWriter
     private readonly Action<Exception?> _sendSideEnded;
 
     // Unsent bytes: _head.Start to _tail.End, through the segments' chain.
-    private Segment? _head;
-    private Segment? _tail;
-    private Segment? _free;
-    private int _freeCount;
+    private PooledSegment? _head;
+    private PooledSegment? _tail;
+    private PooledSegment? _spare;
     private long _unflushed;
 
     private bool _completed;
@@ -54,7 +51,7 @@ internal sealed class LoopOutputWriter : PipeWriter
         ObjectDisposedException.ThrowIf(_completed, this);
         ArgumentOutOfRangeException.ThrowIfNegative(sizeHint);
         var tail = _tail;
-        if (tail is null || tail.Buffer.Length - tail.End < Math.Max(sizeHint, 1))
+        if (tail is null || tail.Free < Math.Max(sizeHint, 1))
         {
             tail = Append(sizeHint);
         }
@@ -67,7 +64,7 @@ internal sealed class LoopOutputWriter : PipeWriter
     public override void Advance(int bytes)
     {
         var tail = _tail;
-        if (tail is null || (uint)bytes > (uint)(tail.Buffer.Length - tail.End))
+        if (tail is null || (uint)bytes > (uint)tail.Free)
         {
             throw new ArgumentOutOfRangeException(nameof(bytes), "Advanced past the memory the writer gave.");
         }
@@ -298,31 +295,10 @@ internal sealed class LoopOutputWriter : PipeWriter
         }
     }
 
-    private Segment Append(int sizeHint)
+    private PooledSegment Append(int sizeHint)
     {
-        var segment = _free;
-        if (segment is not null)
-        {
-            _free = segment.NextSegment;
-            _freeCount--;
-            segment.ClearNext();
-        }
-        else
-        {
-            segment = new Segment();
-        }
-
-        if (sizeHint <= _pool.MaxBufferSize)
-        {
-            var owner = _pool.Rent(Math.Min(Math.Max(sizeHint, MinimumSegment), _pool.MaxBufferSize));
-            segment.Take(owner, owner.Memory);
-        }
-        else
-        {
-            // Larger than a pool block: an array of its own, as Kestrel's ConcurrentPipeWriter does.
-            segment.Take(null, new byte[sizeHint]);
-        }
-
+        var segment = PooledSegment.Rent(_pool, sizeHint, _spare);
+        _spare = null;
         if (_tail is { } tail)
         {
             tail.Link(segment);
@@ -336,63 +312,9 @@ internal sealed class LoopOutputWriter : PipeWriter
         return segment;
     }
 
-    private void Recycle(Segment segment)
+    private void Recycle(PooledSegment segment)
     {
         segment.Release();
-        if (_freeCount < MaxFreeSegments)
-        {
-            segment.LinkFree(_free);
-            _free = segment;
-            _freeCount++;
-        }
-    }
-
-    /// <summary>A pooled block in the chain of unsent bytes: written up to <see cref="End"/>, sent up to <see cref="Start"/>.</summary>
-    private sealed class Segment : ReadOnlySequenceSegment<byte>
-    {
-        private IMemoryOwner<byte>? _owner;
-
-        public Memory<byte> Buffer;
-        public int Start;
-        public int End;
-
-        public Segment? NextSegment => (Segment?)Next;
-
-        public void Take(IMemoryOwner<byte>? owner, Memory<byte> buffer)
-        {
-            _owner = owner;
-            Buffer = buffer;
-            Start = End = 0;
-        }
-
-        /// <summary>Chains <paramref name="next"/> after this block, whose written bytes are then final.</summary>
-        public void Link(Segment next)
-        {
-            Seal();
-            next.RunningIndex = RunningIndex + End;
-            Next = next;
-        }
-
-        /// <summary>Exposes the bytes written so far to a sequence over the chain.</summary>
-        public Segment Seal()
-        {
-            Memory = Buffer[..End];
-            return this;
-        }
-
-        public void ClearNext() => Next = null;
-
-        public void LinkFree(Segment? next) => Next = next;
-
-        public void Release()
-        {
-            _owner?.Dispose();
-            _owner = null;
-            Buffer = default;
-            Memory = default;
-            Next = null;
-            RunningIndex = 0;
-            Start = End = 0;
-        }
+        _spare = segment;
     }
 }
