@@ -20,7 +20,7 @@ internal sealed class IoDeadline : IDisposable
     private ITimer? _timer;
     private long _deadline;       // timestamp (TimeProvider ticks) the guarded operation must finish by
     private long _scheduledFor;   // timestamp the timer is due at, or long.MaxValue when not scheduled
-    private bool _active;
+    private volatile bool _active;
     private volatile bool _expired;
     private bool _disposed;
 
@@ -66,13 +66,9 @@ internal sealed class IoDeadline : IDisposable
         }
     }
 
-    public void Disarm()
-    {
-        lock (_lock)
-        {
-            _active = false;
-        }
-    }
+    /// <summary>The guarded operation finished. No lock: a timer firing at this very moment may still expire
+    /// the deadline, exactly as it could just before the call (it runs every send and read of a response).</summary>
+    public void Disarm() => _active = false;
 
     public void Dispose()
     {

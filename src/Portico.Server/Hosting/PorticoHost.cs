@@ -47,7 +47,7 @@ public sealed class PorticoHost : IAsyncDisposable
     /// </summary>
     public static async Task<PorticoHost> StartAsync(PorticoConfig config, TimeProvider? time = null, CancellationToken cancellationToken = default)
     {
-        time ??= TimeProvider.System;
+        time ??= Transport.LoopTimeProvider.Instance;
         var logs = new LogManager(config.Prefix, time);
         RuntimeConfig snapshot;
         try
@@ -159,7 +159,7 @@ public sealed class PorticoHost : IAsyncDisposable
     /// </summary>
     public Task ReloadAsync(PorticoConfig config, TimeProvider? time = null)
     {
-        var next = RuntimeConfig.Build(config, time ?? TimeProvider.System, _logs, _snapshots.Current.Servers.Bindings);
+        var next = RuntimeConfig.Build(config, time ?? Transport.LoopTimeProvider.Instance, _logs, _snapshots.Current.Servers.Bindings);
         _snapshots.Swap(next);
         if (EventLoop.Threads > 0 && (config.WorkerProcesses ?? Environment.ProcessorCount) != EventLoop.Threads)
         {

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Portico.Config.Model;
 
@@ -20,8 +19,8 @@ internal sealed class RequestContext
         Settings = server.Settings;
         ConnectionSerial = connectionSerial;
         ConnectionRequests = connectionRequests;
-        StartTimestamp = Stopwatch.GetTimestamp();
-        StartTime = DateTimeOffset.UtcNow;
+        StartTimestamp = Transport.LoopClock.GetTimestamp();
+        StartTime = Transport.LoopClock.GetUtcNow();
     }
 
     public HttpContext Http { get; }

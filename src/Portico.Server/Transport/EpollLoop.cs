@@ -177,6 +177,7 @@ internal sealed unsafe class EpollLoop
                 continue;
             }
 
+            LoopClock.Turn();
             for (var i = 0; i < count; i++)
             {
                 uint mask;

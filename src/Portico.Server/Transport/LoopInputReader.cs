@@ -198,48 +198,20 @@ internal sealed class LoopInputReader : PipeReader, IValueTaskSource<ReadResult>
     {
         lock (_lock)
         {
-            ObjectDisposedException.ThrowIf(_readerCompleted, this);
-            if (_cancelNextRead)
-            {
-                _cancelNextRead = false;
-                result = new ReadResult(BufferLocked(), isCanceled: true, _writerCompleted);
-                return true;
-            }
-
-            if (_writerError is not null)
-            {
-                throw _writerError;
-            }
-
-            if ((_unread > 0 && !_examinedAll) || _writerCompleted)
-            {
-                result = ResultLocked();
-                return true;
-            }
+            return TryReadLocked(out result);
         }
-
-        result = default;
-        return false;
     }
 
     public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
     {
-        if (TryRead(out var result))
-        {
-            return new ValueTask<ReadResult>(result);
-        }
-
-        cancellationToken.ThrowIfCancellationRequested();
         lock (_lock)
         {
-            // Bytes (or the end) may have come since TryRead let go of the lock.
-            if ((_unread > 0 && !_examinedAll) || _writerCompleted || _cancelNextRead)
+            if (TryReadLocked(out var result))
             {
-                var cancelled = _cancelNextRead;
-                _cancelNextRead = false;
-                return new ValueTask<ReadResult>(new ReadResult(BufferLocked(), cancelled, _writerCompleted));
+                return new ValueTask<ReadResult>(result);
             }
 
+            cancellationToken.ThrowIfCancellationRequested();
             _read.Reset();
             _readPending = true;
         }
@@ -261,6 +233,31 @@ internal sealed class LoopInputReader : PipeReader, IValueTaskSource<ReadResult>
         }
 
         return new ValueTask<ReadResult>(this, version);
+    }
+
+    private bool TryReadLocked(out ReadResult result)
+    {
+        ObjectDisposedException.ThrowIf(_readerCompleted, this);
+        if (_cancelNextRead)
+        {
+            _cancelNextRead = false;
+            result = new ReadResult(BufferLocked(), isCanceled: true, _writerCompleted);
+            return true;
+        }
+
+        if (_writerError is not null)
+        {
+            throw _writerError;
+        }
+
+        if ((_unread > 0 && !_examinedAll) || _writerCompleted)
+        {
+            result = ResultLocked();
+            return true;
+        }
+
+        result = default;
+        return false;
     }
 
     public override void AdvanceTo(SequencePosition consumed) => AdvanceTo(consumed, consumed);
