@@ -389,22 +389,7 @@ internal sealed class LoopInputReader : PipeReader, IValueTaskSource<ReadResult>
         return new ReadOnlySequence<byte>(_head, _head.Start, _tail!.Seal(), _tail.End);
     }
 
-    private PooledSegment Append(int minimum)
-    {
-        var segment = PooledSegment.Rent(_pool, minimum, _spare);
-        _spare = null;
-        if (_tail is { } tail)
-        {
-            tail.Link(segment);
-        }
-        else
-        {
-            _head = segment;
-        }
-
-        _tail = segment;
-        return segment;
-    }
+    private PooledSegment Append(int minimum) => PooledSegment.Append(_pool, minimum, ref _head, ref _tail, ref _spare);
 
     private void Recycle(PooledSegment segment)
     {

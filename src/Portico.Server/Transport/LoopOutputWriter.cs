@@ -295,22 +295,7 @@ internal sealed class LoopOutputWriter : PipeWriter
         }
     }
 
-    private PooledSegment Append(int sizeHint)
-    {
-        var segment = PooledSegment.Rent(_pool, sizeHint, _spare);
-        _spare = null;
-        if (_tail is { } tail)
-        {
-            tail.Link(segment);
-        }
-        else
-        {
-            _head = segment;
-        }
-
-        _tail = segment;
-        return segment;
-    }
+    private PooledSegment Append(int sizeHint) => PooledSegment.Append(_pool, sizeHint, ref _head, ref _tail, ref _spare);
 
     private void Recycle(PooledSegment segment)
     {

@@ -41,6 +41,25 @@ internal sealed class PooledSegment : ReadOnlySequenceSegment<byte>
         return segment;
     }
 
+    /// <summary>A new block at the end of the chain from <paramref name="head"/> to <paramref name="tail"/> (its
+    /// start when empty), made from <paramref name="spare"/> when there is one.</summary>
+    public static PooledSegment Append(MemoryPool<byte> pool, int sizeHint, ref PooledSegment? head, ref PooledSegment? tail, ref PooledSegment? spare)
+    {
+        var segment = Rent(pool, sizeHint, spare);
+        spare = null;
+        if (tail is not null)
+        {
+            tail.Link(segment);
+        }
+        else
+        {
+            head = segment;
+        }
+
+        tail = segment;
+        return segment;
+    }
+
     /// <summary>Chains <paramref name="next"/> after this block, whose written bytes are then final.</summary>
     public void Link(PooledSegment next)
     {
