@@ -25,6 +25,37 @@ public sealed class LoopOutputWriterTests
         }
     }
 
+    /// <summary>A writer on one end of a real connection, the other end (<see cref="Peer"/>) a plain socket.</summary>
+    private sealed class Connected : IDisposable
+    {
+        private Connected(LoopSocket socket, Socket peer)
+        {
+            Socket = socket;
+            Peer = peer;
+            Writer = new LoopOutputWriter(socket, MemoryPool<byte>.Shared, Side.OnEnded);
+        }
+
+        public LoopSocket Socket { get; }
+
+        public Socket Peer { get; }
+
+        public SendSide Side { get; } = new();
+
+        public LoopOutputWriter Writer { get; }
+
+        public static async Task<Connected> StartAsync()
+        {
+            var (socket, peer) = await LoopSocketTests.ConnectedPairAsync();
+            return new Connected(socket, peer);
+        }
+
+        public void Dispose()
+        {
+            Socket.Dispose();
+            Peer.Dispose();
+        }
+    }
+
     private static byte[] Payload(int length)
     {
         var payload = new byte[length];
@@ -64,149 +95,120 @@ public sealed class LoopOutputWriterTests
     [Fact]
     public async Task A_small_flush_is_sent_at_once()
     {
-        var (socket, peer) = await LoopSocketTests.ConnectedPairAsync();
-        using (socket)
-        using (peer)
-        {
-            var side = new SendSide();
-            var writer = new LoopOutputWriter(socket, MemoryPool<byte>.Shared, side.OnEnded);
-            Write(writer, "HTTP/1.1 200 OK\r\n\r\n"u8);
-            Assert.Equal(19, writer.UnflushedBytes);
+        using var connected = await Connected.StartAsync();
+        var (socket, peer, side, writer) = (connected.Socket, connected.Peer, connected.Side, connected.Writer);
+        Write(writer, "HTTP/1.1 200 OK\r\n\r\n"u8);
+        Assert.Equal(19, writer.UnflushedBytes);
 
-            var flushing = writer.FlushAsync();
-            Assert.True(flushing.IsCompletedSuccessfully);
-            Assert.False((await flushing).IsCompleted);
-            Assert.Equal(0, writer.UnflushedBytes);
-            Assert.Equal("HTTP/1.1 200 OK\r\n\r\n"u8.ToArray(), await ReceiveAsync(peer, 19));
-        }
+        var flushing = writer.FlushAsync();
+        Assert.True(flushing.IsCompletedSuccessfully);
+        Assert.False((await flushing).IsCompleted);
+        Assert.Equal(0, writer.UnflushedBytes);
+        Assert.Equal("HTTP/1.1 200 OK\r\n\r\n"u8.ToArray(), await ReceiveAsync(peer, 19));
     }
 
     [Fact]
     public async Task A_large_flush_waits_for_room_and_delivers_every_byte_in_order()
     {
-        var (socket, peer) = await LoopSocketTests.ConnectedPairAsync();
-        using (socket)
-        using (peer)
-        {
-            var side = new SendSide();
-            var writer = new LoopOutputWriter(socket, MemoryPool<byte>.Shared, side.OnEnded);
-            var payload = Payload(8 * 1024 * 1024);
-            Write(writer, payload);
-            var flushing = writer.FlushAsync().AsTask();
+        using var connected = await Connected.StartAsync();
+        var (socket, peer, side, writer) = (connected.Socket, connected.Peer, connected.Side, connected.Writer);
+        var payload = Payload(8 * 1024 * 1024);
+        Write(writer, payload);
+        var flushing = writer.FlushAsync().AsTask();
 
-            // The kernel buffers hold far less than 8 MB: the flush must be waiting for the reader.
-            await Task.Delay(100);
-            Assert.False(flushing.IsCompleted);
+        // The kernel buffers hold far less than 8 MB: the flush must be waiting for the reader.
+        await Task.Delay(100);
+        Assert.False(flushing.IsCompleted);
 
-            var received = ReceiveAsync(peer, payload.Length);
-            var result = await flushing.WaitAsync(TimeSpan.FromSeconds(10));
-            Assert.False(result.IsCanceled);
-            Assert.False(result.IsCompleted);
-            Assert.Equal(payload, await received);
-            Assert.Equal(0, side.Count);
-        }
+        var received = ReceiveAsync(peer, payload.Length);
+        var result = await flushing.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.False(result.IsCanceled);
+        Assert.False(result.IsCompleted);
+        Assert.Equal(payload, await received);
+        Assert.Equal(0, side.Count);
     }
 
     [Fact]
     public async Task A_cancelled_flush_keeps_its_bytes_for_the_next_flush()
     {
-        var (socket, peer) = await LoopSocketTests.ConnectedPairAsync();
-        using (socket)
-        using (peer)
-        {
-            var side = new SendSide();
-            var writer = new LoopOutputWriter(socket, MemoryPool<byte>.Shared, side.OnEnded);
-            var payload = Payload(8 * 1024 * 1024);
-            Write(writer, payload);
-            var flushing = writer.FlushAsync().AsTask();
-            await Task.Delay(50);
-            Assert.False(flushing.IsCompleted);
+        using var connected = await Connected.StartAsync();
+        var (socket, peer, side, writer) = (connected.Socket, connected.Peer, connected.Side, connected.Writer);
+        var payload = Payload(8 * 1024 * 1024);
+        Write(writer, payload);
+        var flushing = writer.FlushAsync().AsTask();
+        await Task.Delay(50);
+        Assert.False(flushing.IsCompleted);
 
-            writer.CancelPendingFlush();
-            var cancelled = await flushing.WaitAsync(TimeSpan.FromSeconds(5));
-            Assert.True(cancelled.IsCanceled);
+        writer.CancelPendingFlush();
+        var cancelled = await flushing.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.True(cancelled.IsCanceled);
 
-            // More bytes after the cancelled flush; the next flush sends the rest of the first, then these.
-            var more = Payload(10_000);
-            Write(writer, more);
-            var received = ReceiveAsync(peer, payload.Length + more.Length);
-            var result = await writer.FlushAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
-            Assert.False(result.IsCanceled);
-            Assert.Equal(payload.Concat(more).ToArray(), await received);
-        }
+        // More bytes after the cancelled flush; the next flush sends the rest of the first, then these.
+        var more = Payload(10_000);
+        Write(writer, more);
+        var received = ReceiveAsync(peer, payload.Length + more.Length);
+        var result = await writer.FlushAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.False(result.IsCanceled);
+        Assert.Equal(payload.Concat(more).ToArray(), await received);
     }
 
     [Fact]
     public async Task Completing_sends_what_was_written_then_ends_the_send_side()
     {
-        var (socket, peer) = await LoopSocketTests.ConnectedPairAsync();
-        using (socket)
-        using (peer)
-        {
-            var side = new SendSide();
-            var writer = new LoopOutputWriter(socket, MemoryPool<byte>.Shared, side.OnEnded);
-            var payload = Payload(4 * 1024 * 1024);
-            Write(writer, payload);
+        using var connected = await Connected.StartAsync();
+        var (socket, peer, side, writer) = (connected.Socket, connected.Peer, connected.Side, connected.Writer);
+        var payload = Payload(4 * 1024 * 1024);
+        Write(writer, payload);
 
-            // Written, never flushed: completion still sends it (as a Pipe's reader gets it), waiting for room.
-            writer.Complete();
-            await Task.Delay(50);
-            Assert.False(side.Ended.Task.IsCompleted);
+        // Written, never flushed: completion still sends it (as a Pipe's reader gets it), waiting for room.
+        writer.Complete();
+        await Task.Delay(50);
+        Assert.False(side.Ended.Task.IsCompleted);
 
-            Assert.Equal(payload, await ReceiveAsync(peer, payload.Length));
-            Assert.Null(await side.Ended.Task.WaitAsync(TimeSpan.FromSeconds(5)));
-            Assert.Equal(1, side.Count);
-            Assert.Throws<ObjectDisposedException>(() => writer.GetMemory());
-        }
+        Assert.Equal(payload, await ReceiveAsync(peer, payload.Length));
+        Assert.Null(await side.Ended.Task.WaitAsync(TimeSpan.FromSeconds(5)));
+        Assert.Equal(1, side.Count);
+        Assert.Throws<ObjectDisposedException>(() => writer.GetMemory());
     }
 
     [Fact]
     public async Task A_failed_send_ends_the_side_with_its_error_and_later_flushes_say_completed()
     {
-        var (socket, peer) = await LoopSocketTests.ConnectedPairAsync();
-        using (socket)
+        using var connected = await Connected.StartAsync();
+        var (socket, peer, side, writer) = (connected.Socket, connected.Peer, connected.Side, connected.Writer);
+
+        // The peer resets the connection (SO_LINGER 0): a send then fails with ECONNRESET or EPIPE.
+        peer.LingerState = new LingerOption(true, 0);
+        peer.Close();
+        await Task.Delay(50);
+
+        FlushResult result = default;
+        for (var attempt = 0; attempt < 20 && !result.IsCompleted; attempt++)
         {
-            var side = new SendSide();
-            var writer = new LoopOutputWriter(socket, MemoryPool<byte>.Shared, side.OnEnded);
-
-            // The peer resets the connection (SO_LINGER 0): a send then fails with ECONNRESET or EPIPE.
-            peer.LingerState = new LingerOption(true, 0);
-            peer.Close();
-            await Task.Delay(50);
-
-            FlushResult result = default;
-            for (var attempt = 0; attempt < 20 && !result.IsCompleted; attempt++)
-            {
-                Write(writer, Payload(64 * 1024));
-                result = await writer.FlushAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(5));
-            }
-
-            Assert.True(result.IsCompleted);
-            var reason = await side.Ended.Task.WaitAsync(TimeSpan.FromSeconds(5));
-            Assert.IsAssignableFrom<SocketException>(reason);
-            Assert.True((await writer.FlushAsync()).IsCompleted);
-            writer.Complete();
-            Assert.Equal(1, side.Count);
+            Write(writer, Payload(64 * 1024));
+            result = await writer.FlushAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(5));
         }
+
+        Assert.True(result.IsCompleted);
+        var reason = await side.Ended.Task.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.IsAssignableFrom<SocketException>(reason);
+        Assert.True((await writer.FlushAsync()).IsCompleted);
+        writer.Complete();
+        Assert.Equal(1, side.Count);
     }
 
     [Fact]
     public async Task Completing_with_an_error_ends_the_side_without_sending()
     {
-        var (socket, peer) = await LoopSocketTests.ConnectedPairAsync();
-        using (socket)
-        using (peer)
-        {
-            var side = new SendSide();
-            var writer = new LoopOutputWriter(socket, MemoryPool<byte>.Shared, side.OnEnded);
-            Write(writer, "unsent"u8);
-            var error = new InvalidOperationException("aborted");
-            writer.Complete(error);
-            Assert.Same(error, await side.Ended.Task.WaitAsync(TimeSpan.FromSeconds(5)));
+        using var connected = await Connected.StartAsync();
+        var (socket, peer, side, writer) = (connected.Socket, connected.Peer, connected.Side, connected.Writer);
+        Write(writer, "unsent"u8);
+        var error = new InvalidOperationException("aborted");
+        writer.Complete(error);
+        Assert.Same(error, await side.Ended.Task.WaitAsync(TimeSpan.FromSeconds(5)));
 
-            socket.Shutdown(LinuxSockets.SHUT_RDWR);
-            var buffer = new byte[16];
-            Assert.Equal(0, await peer.ReceiveAsync(buffer.AsMemory()).AsTask().WaitAsync(TimeSpan.FromSeconds(5)));
-        }
+        socket.Shutdown(LinuxSockets.SHUT_RDWR);
+        var buffer = new byte[16];
+        Assert.Equal(0, await peer.ReceiveAsync(buffer.AsMemory()).AsTask().WaitAsync(TimeSpan.FromSeconds(5)));
     }
 }
