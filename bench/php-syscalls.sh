@@ -9,6 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-5}
 conns=${2:-32}
+threads=$(( conns < 2 ? conns : 2 )) # wrk refuses fewer connections than threads
 . bench/php-common.sh
 php_bench_start portico-syscalls perf
 php_one_server 19700
@@ -23,13 +24,13 @@ count() {
   local pid=$!
   echo "$pid" > "$work/server.pid"
   for _ in $(seq 50); do curl -fsS "http://127.0.0.1:$port/hello.php" >/dev/null 2>&1 && break; sleep 0.1; done
-  wrk -t2 -c"$conns" -d2s "http://127.0.0.1:$port/hello.php" >/dev/null
+  wrk -t"$threads" -c"$conns" -d2s "http://127.0.0.1:$port/hello.php" >/dev/null
   # The server's threads (nginx: its worker, with master_process off) are all under its pid.
   perf stat -e "${events%,}" -p "$pid" -o "$work/$name.perf" &
   local perf=$!
   sleep 0.3
   local requests
-  requests=$(wrk -t2 -c"$conns" -d"${secs}s" "http://127.0.0.1:$port/hello.php" | awk '/requests in/ {print $1} /Non-2xx|Socket errors/ {print "  '"$name"':" $0 > "/dev/stderr"}')
+  requests=$(wrk -t"$threads" -c"$conns" -d"${secs}s" "http://127.0.0.1:$port/hello.php" | awk '/requests in/ {print $1} /Non-2xx|Socket errors/ {print "  '"$name"':" $0 > "/dev/stderr"}')
   sleep 0.3
   kill -INT "$perf"; wait "$perf" 2>/dev/null || true
   kill -QUIT "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true

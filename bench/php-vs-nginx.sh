@@ -21,6 +21,7 @@ secs=${1:-10}
 children=${2:-8}
 keepalive=${KEEPALIVE:-4}
 conns=${3:-32}
+threads=$(( conns < 2 ? conns : 2 )) # wrk refuses fewer connections than threads
 page=${PAGE:-hello.php}
 . bench/php-common.sh
 php_bench_start portico-phpbench
@@ -37,21 +38,23 @@ taskset -c "$server_cpus" "$fpm" --nodaemonize --fpm-config "$work/fpm.conf" $( 
 echo $! > "$work/fpm-master.pid"
 sleep 1
 
+# The servers' stdout is not the pipe measure() prints to: a server left running after a failure would hold it
+# open, and the read below would wait forever.
 # One server at a time: a server that stays up keeps its idle upstream connections, and each one pins a
 # php-fpm worker the other server then cannot use. So each round starts the server, warms it up, measures,
 # and stops it (its connections close and free their workers); the servers alternate for several rounds.
 start() {
   if [ "$1" = nginx ]; then
-    taskset -c "$server_cpus" /usr/sbin/nginx -p "$work/nginx/" -c "$work/nginx.conf" -e stderr 2>"$work/nginx.stderr" &
+    taskset -c "$server_cpus" /usr/sbin/nginx -p "$work/nginx/" -c "$work/nginx.conf" -e stderr >/dev/null 2>"$work/nginx.stderr" &
   else
-    taskset -c "$server_cpus" "$bin" -p "$work/portico/" -c "$work/portico.conf" 2>"$work/portico.stderr" &
+    taskset -c "$server_cpus" "$bin" -p "$work/portico/" -c "$work/portico.conf" >/dev/null 2>"$work/portico.stderr" &
   fi
   echo $! > "$work/$1-proc.pid"
   for _ in $(seq 50); do curl -fsS "http://127.0.0.1:$2/hello.php" >/dev/null 2>&1 && return 0; sleep 0.1; done
   cat "$work/$1.stderr" "$work/$1-error.log" 2>/dev/null; exit 1
 }
 stop() { kill -QUIT "$(cat "$work/$1-proc.pid")" 2>/dev/null; wait "$(cat "$work/$1-proc.pid")" 2>/dev/null || true; rm -f "$work/$1-proc.pid"; sleep 0.3; }
-run() { taskset -c "$load_cpus" wrk -t2 -c"$conns" -d"$1s" "http://127.0.0.1:$2/$page" | awk -v who="$3" '/Requests\/sec/ {print $2} /requests in/ {print $1 > "'"$work"'/requests"} /Non-2xx|Socket errors/ {print "  " who ":" $0 > "/dev/stderr"}'; }
+run() { taskset -c "$load_cpus" wrk -t"$threads" -c"$conns" -d"$1s" "http://127.0.0.1:$2/$page" | awk -v who="$3" '/Requests\/sec/ {print $2} /requests in/ {print $1 > "'"$work"'/requests"} /Non-2xx|Socket errors/ {print "  " who ":" $0 > "/dev/stderr"}'; }
 # The server's CPU time, its worker processes included (nginx with a master).
 cpu_ticks() {
   local pid; pid=$(cat "$work/$1-proc.pid")
@@ -66,7 +69,7 @@ measure() {
 }
 
 rounds=${ROUNDS:-3}
-echo "php-fpm: $children static children; upstream keepalive $keepalive; worker_processes ${WORKERS:-1}; access_log ${ACCESS_LOG:-off}; wrk -t2 -c$conns -d${secs}s; GET /$page; $rounds rounds; cpus: server+php-fpm $server_cpus, wrk $load_cpus"
+echo "php-fpm: $children static children; upstream keepalive $keepalive; worker_processes ${WORKERS:-1}; access_log ${ACCESS_LOG:-off}; wrk -t$threads -c$conns -d${secs}s; GET /$page; $rounds rounds; cpus: server+php-fpm $server_cpus, wrk $load_cpus"
 ratios=()
 for r in $(seq "$rounds"); do
   read -r n ncpu < <(measure nginx $nport); read -r p pcpu < <(measure portico $pport)

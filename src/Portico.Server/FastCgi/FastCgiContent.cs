@@ -49,7 +49,7 @@ internal static class FastCgiContent
         var errorLog = snapshot.Logs.ErrorLog;
 
         // $document_root and $request_filename of this location (a location before a redirect may have set others).
-        ctx.RequestFilename = PathMapper.Map(ctx, location, ctx.Uri);
+        PathMapper.MapForVariables(ctx, location, ctx.Uri);
 
         var group = fcgi.Group;
         if (group is null)

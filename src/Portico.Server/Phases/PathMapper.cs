@@ -45,11 +45,35 @@ internal static class PathMapper
         {
             var root = settings.Root.Evaluate(ctx);
             ctx.DocumentRoot = root;
-            path = root + uri;
-            baseDir = root;
+            return MapUnderRoot(root, uri);
         }
 
         return IsInside(path, baseDir) ? path : null;
+    }
+
+    /// <summary>
+    /// As <see cref="Map"/>, for a location that needs the mapped path only as <c>$request_filename</c> (FastCGI):
+    /// <c>$document_root</c> is set now, the path is built when the variable is read (with <c>alias</c>, now).
+    /// </summary>
+    public static void MapForVariables(RequestContext ctx, RuntimeLocation? location, string uri)
+    {
+        var settings = ctx.Compiled!;
+        if (settings.Alias is not null && location is not null)
+        {
+            ctx.RequestFilename = Map(ctx, location, uri);
+            return;
+        }
+
+        var root = settings.Root.Evaluate(ctx);
+        ctx.DocumentRoot = root;
+        ctx.MapRequestFilenameLater(root, uri);
+    }
+
+    /// <summary>ngx_http_map_uri_to_path with <c>root</c>: root + URI, or null when that leaves the root.</summary>
+    internal static string? MapUnderRoot(string root, string uri)
+    {
+        var path = root + uri;
+        return IsInside(path, root) ? path : null;
     }
 
     private static bool IsInside(string path, string baseDir)

@@ -63,7 +63,43 @@ internal sealed class RequestContext
     public FastCgi.RequestBodyBuffer? RequestBody { get; set; }
 
     /// <summary>The file path the content phase mapped the URI to (<c>$request_filename</c>).</summary>
-    public string? RequestFilename { get; set; }
+    public string? RequestFilename
+    {
+        get
+        {
+            if (_filenameUri is not null)
+            {
+                _requestFilename = PathMapper.MapUnderRoot(_filenameRoot!, _filenameUri);
+                _filenameRoot = _filenameUri = null;
+            }
+
+            return _requestFilename;
+        }
+
+        set
+        {
+            _requestFilename = value;
+            _filenameRoot = _filenameUri = null;
+        }
+    }
+
+    private string? _requestFilename;
+
+    // A root mapping made only when $request_filename is read (MapRequestFilenameLater).
+    private string? _filenameRoot;
+    private string? _filenameUri;
+
+    /// <summary>
+    /// <c>$request_filename</c> is <paramref name="root"/> + <paramref name="uri"/>, checked as
+    /// <see cref="PathMapper.Map"/> checks it, but only built when read: a FastCGI location maps the URI for the
+    /// variable alone, and most fastcgi_params never read it (nginx evaluates variables on use, too).
+    /// </summary>
+    internal void MapRequestFilenameLater(string root, string uri)
+    {
+        _requestFilename = null;
+        _filenameRoot = root;
+        _filenameUri = uri;
+    }
 
     /// <summary>The evaluated <c>root</c> (or alias base) for the current location (<c>$document_root</c>).</summary>
     public string? DocumentRoot { get; set; }
