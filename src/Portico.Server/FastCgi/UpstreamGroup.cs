@@ -120,21 +120,23 @@ internal sealed class UpstreamGroup
     /// <summary>Picks a server not yet tried by this request, or null ("no live upstreams").</summary>
     public UpstreamPeer? Select(RequestContext ctx, ulong tried)
     {
+        if (IsSingle)
+        {
+            // One server, no backup: nothing to balance and no failure state ("If there is only a single server in a
+            // group, max_fails, fail_timeout and slow_start parameters are ignored", ngx_http_upstream_module), so no lock.
+            var single = _primary[0];
+            if (single.Down || IsTried(single, tried))
+            {
+                return null;
+            }
+
+            Interlocked.Increment(ref single.Active);
+            return single;
+        }
+
         lock (_lock)
         {
             var now = _time.GetTimestamp();
-            if (_primary.Length == 1 && _backup.Length == 0)
-            {
-                var single = _primary[0];
-                if (single.Down || IsTried(single, tried))
-                {
-                    return null;
-                }
-
-                single.Active++;
-                return single;
-            }
-
             var peer = _balancing switch
             {
                 UpstreamBalancing.IpHash => HashPick(IpHash(ctx), ctx, tried, now),
@@ -176,14 +178,15 @@ internal sealed class UpstreamGroup
     /// <summary>Reports how the attempt on <paramref name="peer"/> went (nginx ngx_http_upstream_free_round_robin_peer).</summary>
     public void Release(UpstreamPeer peer, bool failed)
     {
+        if (IsSingle)
+        {
+            Interlocked.Decrement(ref peer.Active);
+            return;
+        }
+
         lock (_lock)
         {
             peer.Active--;
-            if (_primary.Length == 1 && _backup.Length == 0)
-            {
-                return;
-            }
-
             var now = _time.GetTimestamp();
             if (failed)
             {
@@ -197,6 +200,8 @@ internal sealed class UpstreamGroup
             }
         }
     }
+
+    private bool IsSingle => _primary.Length == 1 && _backup.Length == 0;
 
     private static bool IsTried(UpstreamPeer peer, ulong tried) => peer.Index < 64 && (tried & (1UL << peer.Index)) != 0;
 

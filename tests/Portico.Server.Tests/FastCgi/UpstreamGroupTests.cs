@@ -105,6 +105,28 @@ public sealed class UpstreamGroupTests
     }
 
     [Fact]
+    public void Single_server_counts_its_active_requests()
+    {
+        // The one-server path takes no lock; its count of requests in flight still goes up and down by one.
+        var group = Group(UpstreamBalancing.RoundRobin, TimeProvider.System, Server("10.0.0.1:9000"));
+        var first = group.Select(TestRequests.Get(), 0)!;
+        var second = group.Select(TestRequests.Get(), 0)!;
+        Assert.Same(first, second);
+        Assert.Equal(2, first.Active);
+        group.Release(first, failed: true);
+        Assert.Equal(1, first.Active);
+        group.Release(second, failed: false);
+        Assert.Equal(0, first.Active);
+    }
+
+    [Fact]
+    public void Single_server_that_is_down_or_tried_gives_no_server()
+    {
+        Assert.Equal("-", Pick(Group(UpstreamBalancing.RoundRobin, TimeProvider.System, Server("10.0.0.1:9000", down: true))));
+        Assert.Equal("-", Pick(Group(UpstreamBalancing.RoundRobin, TimeProvider.System, Server("10.0.0.1:9000")), tried: 1));
+    }
+
+    [Fact]
     public void Least_conn_prefers_the_server_with_fewer_active_requests()
     {
         var group = Group(UpstreamBalancing.LeastConn, TimeProvider.System, Server("10.0.0.1:9000"), Server("10.0.0.2:9000"));
