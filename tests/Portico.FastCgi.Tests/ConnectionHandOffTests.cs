@@ -43,6 +43,44 @@ public sealed class ConnectionHandOffTests
     }
 
     [Fact]
+    public async Task With_a_dispatcher_the_waiter_runs_when_the_dispatcher_says_and_nothing_else_takes_its_connection()
+    {
+        // An event-loop host posts the waiting request to run after the returning one has finished its response. In
+        // between, the connection belongs to the waiter: it is not kept idle, not taken by another request, and the
+        // hand-off timer's release of late waiters does not send the waiter off to connect.
+        await using var backend = new GatedBackend();
+        var clock = new ManualTimeProvider();
+        var dispatched = new ConcurrentQueue<(Action<object?> Action, object? State)>();
+        await using var client = backend.Client(clock, dispatcher: (action, state) => dispatched.Enqueue((action, state)));
+        await backend.MakePoolOverflowAsync(client);
+        Assert.Empty(dispatched);
+
+        var a = backend.GetAsync(client);
+        await backend.WaitForRequestsAsync(1);
+        var b = backend.GetAsync(client);
+        await Task.Delay(50);
+        backend.Release(1);
+        Assert.Equal("ok", await a);
+
+        // A is done; B has been handed A's connection but has not run yet.
+        Assert.Single(dispatched);
+        Assert.Equal(0, client.Pool.IdleCount);
+        clock.Advance(5 * HandOffWait);
+        await Task.Delay(50);
+        Assert.False(b.IsCompleted);
+        Assert.Equal(3, backend.Requests("/x.php")); // the two that filled the pool, and A: not B
+        Assert.Equal(2, backend.Server.AcceptedConnections);
+
+        Assert.True(dispatched.TryDequeue(out var work));
+        work.Action(work.State);
+        await backend.WaitForRequestsAsync(1);
+        backend.Release(1);
+        Assert.Equal("ok", await b);
+        Assert.Equal(2, backend.Server.AcceptedConnections);
+        Assert.Equal(2, client.Pool.ConnectionsOpened);
+    }
+
+    [Fact]
     public async Task Request_cancelled_while_it_waits_for_a_hand_off_never_reaches_the_backend()
     {
         // The client that went away (nginx's 499) must not run its script: not on the connection handed back, not on a
@@ -419,10 +457,10 @@ public sealed class ConnectionHandOffTests
 
         public FakeFastCgiServer Server { get; }
 
-        public FastCgiClient Client(TimeProvider clock, int maxIdle = 1) => new(
+        public FastCgiClient Client(TimeProvider clock, int maxIdle = 1, Action<Action<object?>, object?>? dispatcher = null) => new(
             Server.EndPoint,
             new FastCgiClientOptions { KeepConnection = true },
-            new FastCgiPoolOptions { MaxIdleConnections = maxIdle, HandOffWait = HandOffWait, TimeProvider = clock });
+            new FastCgiPoolOptions { MaxIdleConnections = maxIdle, HandOffWait = HandOffWait, TimeProvider = clock, HandOffDispatcher = dispatcher });
 
         public async Task<string> GetAsync(FastCgiClient client, string script = DefaultScript)
         {

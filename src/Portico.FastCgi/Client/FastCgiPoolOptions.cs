@@ -24,6 +24,13 @@ public sealed class FastCgiPoolOptions
     /// returns stop may wait that long).</summary>
     public TimeSpan HandOffWait { get; set; } = TimeSpan.FromMilliseconds(5);
 
+    /// <summary>
+    /// Runs a request that waited for a handed-back connection (its continuation and its state). Null runs it inline,
+    /// inside the returning request's dispose. An event-loop host can post it to run after the returning request has
+    /// finished its response, so that response leaves before the waiter's request wakes the backend.
+    /// </summary>
+    public Action<Action<object?>, object?>? HandOffDispatcher { get; set; }
+
     /// <summary>Connect timeout (nginx fastcgi_connect_timeout, default 60s).</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(60);
 

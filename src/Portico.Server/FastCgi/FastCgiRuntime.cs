@@ -229,6 +229,7 @@ internal sealed class FastCgiRuntime
                 ConnectTimeout = key.ConnectTimeout,
                 TimeProvider = key.Time,
                 Connector = EventLoop.Loops is { } loops ? new Transport.LoopFastCgiConnector(loops, key.Loop) : FastCgiConnector.Sockets,
+                HandOffDispatcher = EventLoop.Loops is null ? null : Transport.LoopFastCgiConnector.PostToCurrentLoop,
             }));
 
     /// <summary><paramref name="Loop"/>: the event loop owning the pool, -1 for a pool all loops share.</summary>

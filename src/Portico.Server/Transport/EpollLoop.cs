@@ -130,6 +130,12 @@ internal sealed unsafe class EpollLoop
     public void Post(Action<object?> action, object? state)
     {
         _posted.Enqueue((action, state));
+        if (t_current == this)
+        {
+            // Posted by the loop itself: it runs the queue before it waits again, no wake-up needed.
+            return;
+        }
+
         if (Interlocked.Exchange(ref _wakePending, 1) == 0)
         {
             ulong one = 1;

@@ -8,6 +8,22 @@ namespace Portico.Server.Transport;
 /// that will write it to the client.</summary>
 internal sealed class LoopFastCgiConnector(EpollLoopGroup loops, int loop) : FastCgiConnector
 {
+    /// <summary>
+    /// The pools' hand-off dispatcher: on a loop, a request waiting for a returned connection runs after the events in
+    /// hand (the returning request's response is sent first); off the loops, at once.
+    /// </summary>
+    public static void PostToCurrentLoop(Action<object?> action, object? state)
+    {
+        if (EpollLoop.Current is { } current)
+        {
+            current.Post(action, state);
+        }
+        else
+        {
+            action(state);
+        }
+    }
+
     public override async ValueTask<FastCgiSocket> ConnectAsync(EndPoint target, CancellationToken cancellationToken) =>
         new Connection(
             await LoopSocket.ConnectAsync(target, loop >= 0 ? loops.Loops[loop] : loops.Pick(), cancellationToken).ConfigureAwait(false),

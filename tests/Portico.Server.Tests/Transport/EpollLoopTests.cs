@@ -57,4 +57,39 @@ public sealed class EpollLoopTests
         loop.Post(_ => ran.TrySetResult(EpollLoop.Current), null);
         Assert.Same(loop, await ran.Task.WaitAsync(TimeSpan.FromSeconds(5)));
     }
+
+    [Fact]
+    public async Task Work_the_loop_posts_to_itself_runs_after_the_event_in_hand_without_another_event()
+    {
+        // A post from the loop thread skips the wake-up write: the loop must still run it before it waits again,
+        // after the handler that posted it has returned (a FastCGI hand-off posted during a response).
+        var loop = new EpollLoop(9);
+        var fd = NewEventFd();
+        try
+        {
+            var order = new List<string>();
+            var ran = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            loop.Register(fd, LinuxSockets.EPOLLIN | LinuxSockets.EPOLLET, new Handler(() =>
+            {
+                loop.Post(_ =>
+                {
+                    order.Add("posted");
+                    loop.Post(_ =>
+                    {
+                        order.Add("posted by posted");
+                        ran.TrySetResult();
+                    }, null);
+                }, null);
+                order.Add("handler");
+            }));
+
+            Signal(fd);
+            await ran.Task.WaitAsync(TimeSpan.FromSeconds(5));
+            Assert.Equal(["handler", "posted", "posted by posted"], order);
+        }
+        finally
+        {
+            LinuxSockets.Close(fd);
+        }
+    }
 }
