@@ -13,6 +13,7 @@ internal static class FastCgiDump
         yield return new("fastcgi_index", f.Index?.Text ?? "(none)");
         yield return new("fastcgi_split_path_info", f.SplitPathInfo?.Text ?? "(none)");
         yield return new("fastcgi_keep_conn", ConfigDump.OnOff(f.KeepConn));
+        yield return new("fastcgi_socket_keepalive", ConfigDump.OnOff(f.SocketKeepalive));
         yield return new("fastcgi_connect_timeout", ConfigDump.Time(f.ConnectTimeout));
         yield return new("fastcgi_send_timeout", ConfigDump.Time(f.SendTimeout));
         yield return new("fastcgi_read_timeout", ConfigDump.Time(f.ReadTimeout));

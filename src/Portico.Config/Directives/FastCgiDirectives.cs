@@ -16,6 +16,7 @@ internal static class FastCgiDirectives
         new("fastcgi_index", All3, Arity.Take1, (ctx, d) => Set(ctx, d, f => f with { Index = ctx.Value(d, 0) })),
         new("fastcgi_split_path_info", All3, Arity.Take1, BindSplitPathInfo),
         new("fastcgi_keep_conn", All3, Arity.Flag, (ctx, d) => { bool v = Values.Flag(d); Set(ctx, d, f => f with { KeepConn = v }); }),
+        new("fastcgi_socket_keepalive", All3, Arity.Flag, (ctx, d) => { bool v = Values.Flag(d); Set(ctx, d, f => f with { SocketKeepalive = v }); }),
         new("fastcgi_connect_timeout", All3, Arity.Take1, (ctx, d) => { TimeSpan v = Values.TimeArg(d); Set(ctx, d, f => f with { ConnectTimeout = v }); }),
         new("fastcgi_send_timeout", All3, Arity.Take1, (ctx, d) => { TimeSpan v = Values.TimeArg(d); Set(ctx, d, f => f with { SendTimeout = v }); }),
         new("fastcgi_read_timeout", All3, Arity.Take1, (ctx, d) => { TimeSpan v = Values.TimeArg(d); Set(ctx, d, f => f with { ReadTimeout = v }); }),

@@ -73,7 +73,7 @@ internal static class UnsupportedDirectives
         "lingering_time", "lingering_timeout", "reset_timedout_connection", "resolver", "underscores_in_headers",
         "ignore_invalid_headers", "client_body_in_file_only", "client_body_in_single_buffer",
         "keepalive_disable", "log_subrequest", "open_log_file_cache", "subrequest_output_buffer_size",
-        "ssi_types", "etag_types", "fastcgi_bind", "fastcgi_socket_keepalive", "fastcgi_limit_rate",
+        "ssi_types", "etag_types", "fastcgi_bind", "fastcgi_limit_rate",
         "fastcgi_no_cache", "fastcgi_cache_bypass",
         "fastcgi_cache", "fastcgi_cache_path", "fastcgi_cache_key",
         "fastcgi_cache_valid", "fastcgi_temp_path", "fastcgi_store",

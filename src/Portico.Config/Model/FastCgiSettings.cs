@@ -22,6 +22,9 @@ public sealed record FastCgiSettings
     public ConfigValue? SplitPathInfo { get; init; }
 
     public bool KeepConn { get; init; }
+
+    /// <summary><c>fastcgi_socket_keepalive</c>: SO_KEEPALIVE on the connections to the backend.</summary>
+    public bool SocketKeepalive { get; init; }
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(60);
     public TimeSpan SendTimeout { get; init; } = TimeSpan.FromSeconds(60);
     public TimeSpan ReadTimeout { get; init; } = TimeSpan.FromSeconds(60);

@@ -13,6 +13,11 @@ public sealed class FastCgiClientOptions
     /// location even when the pool is shared by an upstream group); null uses the pool's.</summary>
     public TimeSpan? ConnectTimeout { get; set; }
 
+    /// <summary>SO_KEEPALIVE on the connections this client's requests open (nginx fastcgi_socket_keepalive, per
+    /// location as the connect timeout; default off, the operating system's setting). A pooled connection keeps what it
+    /// was opened with, as nginx's cached ones do.</summary>
+    public bool SocketKeepAlive { get; set; }
+
     /// <summary>Longest pause while writing the request (nginx fastcgi_send_timeout, default 60s).</summary>
     public TimeSpan SendTimeout { get; set; } = TimeSpan.FromSeconds(60);
 

@@ -64,13 +64,18 @@ internal sealed class FastCgiConnection : IAsyncDisposable
     /// <summary>The pool that opened this connection; told once when the socket closes, to keep its count.</summary>
     internal FastCgiConnectionPool? Owner { get; set; }
 
-    public static async Task<FastCgiConnection> ConnectAsync(FastCgiEndPoint endPoint, FastCgiConnector connector, TimeSpan timeout, TimeProvider timeProvider, CancellationToken cancellationToken)
+    public static async Task<FastCgiConnection> ConnectAsync(FastCgiEndPoint endPoint, FastCgiConnector connector, TimeSpan timeout, TimeProvider timeProvider, CancellationToken cancellationToken, bool keepAlive = false)
     {
         using var timeoutCts = new CancellationTokenSource(timeout, timeProvider);
         using var linked = cancellationToken.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeoutCts.Token) : null;
         try
         {
             var socket = await connector.ConnectAsync(endPoint.ToSocketEndPoint(), linked?.Token ?? timeoutCts.Token).ConfigureAwait(false);
+            if (keepAlive)
+            {
+                socket.EnableKeepAlive();
+            }
+
             return new FastCgiConnection(socket, timeProvider.GetTimestamp(), timeProvider);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)

@@ -236,7 +236,7 @@ public sealed class FastCgiConnectionPool : IAsyncDisposable
     }
 
     /// <summary>Always opens a new connection (used for the one retry after a stale pooled one).</summary>
-    internal async ValueTask<(FastCgiConnection Connection, bool Reused)> RentNewAsync(TimeSpan? connectTimeout, CancellationToken cancellationToken)
+    internal async ValueTask<(FastCgiConnection Connection, bool Reused)> RentNewAsync(TimeSpan? connectTimeout, CancellationToken cancellationToken, bool keepAlive = false)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
 
@@ -246,7 +246,7 @@ public sealed class FastCgiConnectionPool : IAsyncDisposable
         FastCgiConnection connection;
         try
         {
-            connection = await FastCgiConnection.ConnectAsync(EndPoint, _options.Connector, connectTimeout ?? _options.ConnectTimeout, _options.TimeProvider, cancellationToken).ConfigureAwait(false);
+            connection = await FastCgiConnection.ConnectAsync(EndPoint, _options.Connector, connectTimeout ?? _options.ConnectTimeout, _options.TimeProvider, cancellationToken, keepAlive).ConfigureAwait(false);
         }
         catch
         {

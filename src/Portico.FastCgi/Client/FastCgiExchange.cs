@@ -194,7 +194,7 @@ internal sealed class FastCgiExchange : IReadWaitGuard
             {
                 // A pooled connection died while idle and the request was not consumed: retry once on a fresh
                 // connection, as nginx retries a cached keepalive connection that turned out to be closed.
-                var (fresh, _) = await _pool.RentNewAsync(_options.ConnectTimeout, cancellationToken).ConfigureAwait(false);
+                var (fresh, _) = await _pool.RentNewAsync(_options.ConnectTimeout, cancellationToken, _options.SocketKeepAlive).ConfigureAwait(false);
                 return await new FastCgiExchange(_pool, fresh, _options).RunAsync(request, cancellationToken).ConfigureAwait(false);
             }
 
@@ -237,7 +237,7 @@ internal sealed class FastCgiExchange : IReadWaitGuard
 
         // A waiter cancelled while it waited is released to fail here, not to connect.
         cancellationToken.ThrowIfCancellationRequested();
-        return ((await _pool.RentNewAsync(_options.ConnectTimeout, cancellationToken).ConfigureAwait(false)).Connection, false);
+        return ((await _pool.RentNewAsync(_options.ConnectTimeout, cancellationToken, _options.SocketKeepAlive).ConfigureAwait(false)).Connection, false);
     }
 
     /// <summary>Streams STDIN and its empty terminator. Never faults: a failure is recorded and wakes the reader.</summary>

@@ -33,6 +33,10 @@ internal abstract class FastCgiSocket : IDisposable
     {
     }
 
+    /// <summary>Turns SO_KEEPALIVE on (nginx's <c>fastcgi_socket_keepalive on</c>): the kernel's keepalive probes
+    /// find a backend host that vanished while the connection sat idle. A no-op on a unix socket.</summary>
+    public abstract void EnableKeepAlive();
+
     public abstract void Dispose();
 }
 
@@ -91,6 +95,14 @@ internal sealed class NetFastCgiSocket(Socket socket, bool tcp) : FastCgiSocket
         catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
         {
             // Closed meanwhile: the read that follows reports it.
+        }
+    }
+
+    public override void EnableKeepAlive()
+    {
+        if (tcp)
+        {
+            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
         }
     }
 

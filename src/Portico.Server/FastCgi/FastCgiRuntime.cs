@@ -304,6 +304,7 @@ internal sealed class CompiledFastCgi
 
             // Per location, also when an upstream group's pools are shared by locations with other values.
             ConnectTimeout = settings.ConnectTimeout,
+            SocketKeepAlive = settings.SocketKeepalive,
             SendTimeout = settings.SendTimeout,
             ReadTimeout = settings.ReadTimeout,
             // nginx fails with "upstream sent too big header" beyond fastcgi_buffer_size; keep a sane floor.

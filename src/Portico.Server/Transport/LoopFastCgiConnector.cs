@@ -39,6 +39,14 @@ internal sealed class LoopFastCgiConnector(EpollLoopGroup loops, int loop) : Fas
             }
         }
 
+        public override void EnableKeepAlive()
+        {
+            if (tcp)
+            {
+                socket.EnableKeepAlive();
+            }
+        }
+
         public override ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken) =>
             socket.ReceiveAsync(buffer, cancellationToken);
 

@@ -349,6 +349,25 @@ internal sealed partial class LoopSocket : IEpollHandler, IDisposable
         }
     }
 
+    /// <summary>SO_KEEPALIVE (socket(7)): the kernel probes the peer of an idle connection (nginx's so_keepalive).</summary>
+    public unsafe void EnableKeepAlive()
+    {
+        if (!TryEnter())
+        {
+            return;
+        }
+
+        try
+        {
+            var one = 1;
+            SetSockOpt(_fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(int));
+        }
+        finally
+        {
+            Exit();
+        }
+    }
+
     /// <summary>shutdown(2): ends one or both directions; pending waits see the end through their events.</summary>
     public unsafe void Shutdown(int how)
     {
