@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 
@@ -11,8 +10,6 @@ namespace Portico.EndToEnd.Tests;
 /// </summary>
 public sealed class ListenParameterTests
 {
-    private const string Ss = "/usr/bin/ss";
-
     private static async Task<PorticoProcess> StartAsync(TempDir dir, int port, string parameters)
     {
         var conf = dir.Write("site.conf", $"http {{ access_log off; server {{ listen 127.0.0.1:{port}{parameters}; return 200 \"ok\"; }} }}\n");
@@ -86,7 +83,7 @@ public sealed class ListenParameterTests
         Assert.Equal(ipv4Served, served);
     }
 
-    [RequiresTheory(Ss)]
+    [RequiresTheory(SocketStats.Path)]
     [InlineData(" backlog=37", 37)]
     [InlineData("", 511)]
     public async Task Backlog_sizes_the_accept_queue(string parameters, int backlog)
@@ -95,10 +92,7 @@ public sealed class ListenParameterTests
         var port = FreePort.Next();
         await using var portico = await StartAsync(dir, port, parameters);
 
-        var info = new ProcessStartInfo(Ss, ["-ltnH", $"sport = :{port}"]) { RedirectStandardOutput = true };
-        using var ss = Process.Start(info)!;
-        var output = await ss.StandardOutput.ReadToEndAsync();
-        await ss.WaitForExitAsync();
+        var output = await SocketStats.RunAsync("-ltnH", $"sport = :{port}");
 
         // State Recv-Q Send-Q Local-Address:Port Peer-Address:Port
         var columns = output.Split(' ', StringSplitOptions.RemoveEmptyEntries);

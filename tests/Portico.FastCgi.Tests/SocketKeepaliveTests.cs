@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Portico.FastCgi.Client;
 using Portico.FastCgi.Tests.Infrastructure;
 
@@ -11,9 +10,7 @@ namespace Portico.FastCgi.Tests;
 /// </summary>
 public sealed class SocketKeepaliveTests
 {
-    private const string Ss = "/usr/bin/ss";
-
-    [RequiresTheory(Ss)]
+    [RequiresTheory(SocketStats.Path)]
     [InlineData(true)]
     [InlineData(false)]
     public async Task Connections_the_client_opens_have_keepalive_only_when_asked(bool keepAlive)
@@ -35,10 +32,7 @@ public sealed class SocketKeepaliveTests
 
         var response = client.SendAsync(new FastCgiRequest().Add("SCRIPT_FILENAME", "/x.php"), Serve.TestTimeout());
         await arrived.Task.WaitAsync(TimeSpan.FromSeconds(10));
-        var info = new ProcessStartInfo(Ss, ["-tnoH", "state", "established", $"dport = :{server.EndPoint.Port}"]) { RedirectStandardOutput = true };
-        using var ss = Process.Start(info)!;
-        var output = await ss.StandardOutput.ReadToEndAsync();
-        await ss.WaitForExitAsync();
+        var output = await SocketStats.ConnectionsToAsync(server.EndPoint.Port);
         answer.TrySetResult();
 
         await using (var done = await response)

@@ -331,26 +331,13 @@ internal sealed partial class LoopSocket : IEpollHandler, IDisposable
     /// TCP_QUICKACK (tcp(7)): acknowledges what arrived now, rather than after the delayed-ACK timer (40 ms on Linux).
     /// A peer with Nagle's algorithm on holds its next small write until then. No-op on other sockets and once closed.
     /// </summary>
-    public unsafe void AcknowledgeNow()
-    {
-        if (!TryEnter())
-        {
-            return;
-        }
-
-        try
-        {
-            var one = 1;
-            SetSockOpt(_fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(int));
-        }
-        finally
-        {
-            Exit();
-        }
-    }
+    public void AcknowledgeNow() => TurnOn(IPPROTO_TCP, TCP_QUICKACK);
 
     /// <summary>SO_KEEPALIVE (socket(7)): the kernel probes the peer of an idle connection (nginx's so_keepalive).</summary>
-    public unsafe void EnableKeepAlive()
+    public void EnableKeepAlive() => TurnOn(SOL_SOCKET, SO_KEEPALIVE);
+
+    /// <summary>Sets a boolean socket option; no-op once closed (the next read or write reports that).</summary>
+    private unsafe void TurnOn(int level, int option)
     {
         if (!TryEnter())
         {
@@ -360,7 +347,7 @@ internal sealed partial class LoopSocket : IEpollHandler, IDisposable
         try
         {
             var one = 1;
-            SetSockOpt(_fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(int));
+            SetSockOpt(_fd, level, option, &one, sizeof(int));
         }
         finally
         {

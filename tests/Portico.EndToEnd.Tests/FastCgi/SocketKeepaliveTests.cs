@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace Portico.EndToEnd.Tests.FastCgi;
 
 /// <summary>
@@ -10,9 +8,7 @@ namespace Portico.EndToEnd.Tests.FastCgi;
 /// </summary>
 public sealed class SocketKeepaliveTests
 {
-    private const string Ss = "/usr/bin/ss";
-
-    [RequiresTheory(Ss)]
+    [RequiresTheory(SocketStats.Path)]
     [InlineData("fastcgi_socket_keepalive on;", true)]
     [InlineData("fastcgi_socket_keepalive off;", false)]
     [InlineData("", false)]
@@ -48,10 +44,7 @@ public sealed class SocketKeepaliveTests
         await arrived.Task.WaitAsync(TimeSpan.FromSeconds(10));
 
         // Portico's end of the connection to the backend, with its timers.
-        var info = new ProcessStartInfo(Ss, ["-tnoH", "state", "established", $"dport = :{backend.Port}"]) { RedirectStandardOutput = true };
-        using var ss = Process.Start(info)!;
-        var output = await ss.StandardOutput.ReadToEndAsync();
-        await ss.WaitForExitAsync();
+        var output = await SocketStats.ConnectionsToAsync(backend.Port);
         answer.TrySetResult();
 
         Assert.Equal("held", (await response).BodyText);
