@@ -198,6 +198,16 @@ internal static class FastCgiContent
             {
                 var outcome = await SendResponseAsync(ctx, fcgi, response, state, errorLog, aborted).ConfigureAwait(false);
                 failed = state.BodyFailed;
+                if (state.BodyEnded)
+                {
+                    // The backend's output is all in: the response's end goes to the client now, and returning the
+                    // connection, releasing the server and the request's unwinding follow it. They were ahead of
+                    // it, on the path of every response (nginx too sends the last buffer before it finalizes the
+                    // upstream). The upstream's time stops first: it is the backend's, not the client's send.
+                    log.Complete(time);
+                    await http.Response.CompleteAsync().ConfigureAwait(false);
+                }
+
                 return outcome;
             }
             finally
@@ -405,6 +415,7 @@ internal static class FastCgiContent
 
                 if (read == 0)
                 {
+                    state.BodyEnded = true;
                     break;
                 }
 
@@ -575,6 +586,9 @@ internal static class FastCgiContent
         public bool HeaderRead { get; set; }
 
         public bool BodyFailed { get; set; }
+
+        /// <summary>The backend's output was read to its end (whatever part of it went to the client).</summary>
+        public bool BodyEnded { get; set; }
 
         public void Write(string line) =>
             errorLog.Write(
