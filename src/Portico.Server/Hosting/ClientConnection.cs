@@ -22,12 +22,15 @@ internal sealed class ClientConnection
     private string _host = "";
     private bool _hostValid;
 
-    private ClientConnection(long serial, ConnectionAddresses addresses, int worker, Transport.IClientHalfClose? halfClose)
+    private readonly Transport.IClientSendTimeout? _sendTimeout;
+
+    private ClientConnection(long serial, ConnectionAddresses addresses, int worker, Transport.IClientHalfClose? halfClose, Transport.IClientSendTimeout? sendTimeout)
     {
         Serial = serial;
         Addresses = addresses;
         Worker = worker;
         HalfClose = halfClose;
+        _sendTimeout = sendTimeout;
     }
 
     public long Serial { get; }
@@ -41,8 +44,18 @@ internal sealed class ClientConnection
     /// <summary>The client's FIN, as nginx reads it; null on Kestrel's socket transport (there a FIN aborts).</summary>
     public Transport.IClientHalfClose? HalfClose { get; }
 
-    public static ClientConnection Create(EndPoint? local, EndPoint? remote, int worker = -1, Transport.IClientHalfClose? halfClose = null) =>
-        new(Interlocked.Increment(ref s_next), ConnectionAddresses.From(local, remote), worker, halfClose);
+    public static ClientConnection Create(EndPoint? local, EndPoint? remote, int worker = -1, Transport.IClientHalfClose? halfClose = null, Transport.IClientSendTimeout? sendTimeout = null) =>
+        new(Interlocked.Increment(ref s_next), ConnectionAddresses.From(local, remote), worker, halfClose, sendTimeout);
+
+    /// <summary>send_timeout of the location now answering (nginx reads it from the request's location); nothing on
+    /// Kestrel's socket transport.</summary>
+    public void UseSendTimeout(TimeSpan timeout)
+    {
+        if (_sendTimeout is { } connection && connection.SendTimeout != timeout)
+        {
+            connection.SendTimeout = timeout;
+        }
+    }
 
     public int NextRequest() => Interlocked.Increment(ref _requests);
 

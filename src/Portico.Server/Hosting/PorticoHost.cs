@@ -111,6 +111,14 @@ public sealed class PorticoHost : IAsyncDisposable
             // Let a whole cached file (up to 1 MB) go to the socket without waiting for the pipe
             // to drain at the 64 KB default; memory per connection stays bounded by it.
             limits.MaxResponseBufferSize = 1024 * 1024;
+            if (EventLoop.Loops is not null)
+            {
+                // nginx has no minimum response rate: a client is cut when it takes nothing for send_timeout, which
+                // Portico's loops enforce (LoopOutputWriter). Kestrel's rate rule (240 bytes/s after 5 s, with every
+                // byte written adding to the allowance) is then only bookkeeping on every flush; it stays on Kestrel's
+                // socket transport, which has no send_timeout.
+                limits.MinResponseDataRate = null;
+            }
             foreach (var binding in snapshot.Servers.Bindings)
             {
                 if (binding.UnixPath is not null)
@@ -211,7 +219,7 @@ public sealed class PorticoHost : IAsyncDisposable
         listen.Use(next => connection =>
         {
             var own = connection as Transport.LoopConnection;
-            connection.Features.Set(ClientConnection.Create(connection.LocalEndPoint, connection.RemoteEndPoint, own?.Worker ?? -1, own));
+            connection.Features.Set(ClientConnection.Create(connection.LocalEndPoint, connection.RemoteEndPoint, own?.Worker ?? -1, own, own));
             return rejected.TrackAsync(connection, next);
         });
     }

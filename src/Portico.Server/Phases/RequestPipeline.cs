@@ -52,6 +52,9 @@ internal sealed class RequestPipeline
             SetCaptures(ctx, serverMatch, serverGroupNames!);
         }
 
+        // The server's, until a location is chosen (a request refused before one still answers within it).
+        connection?.UseSendTimeout(server.Settings.Source.SendTimeout);
+
         http.Response.OnStarting(ResponseHeaders.OnStartingCallback, ctx);
         try
         {
@@ -170,6 +173,7 @@ internal sealed class RequestPipeline
                 ctx.Location = location?.Config;
                 ctx.Compiled = settings;
                 ctx.Settings = settings.Source;
+                connection?.UseSendTimeout(settings.Source.SendTimeout);
                 if (location is not null && settings.Source.Internal && !ctx.IsInternal)
                 {
                     outcome = PhaseOutcome.WithStatus(404);

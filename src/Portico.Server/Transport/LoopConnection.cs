@@ -18,7 +18,7 @@ namespace Portico.Server.Transport;
 /// when the send side ends. An error on the receive side closes it at once. The socket is shut down and closed
 /// when the send side ends or the connection is aborted.
 /// </summary>
-internal sealed class LoopConnection : ConnectionContext, IClientHalfClose,
+internal sealed class LoopConnection : ConnectionContext, IClientHalfClose, IClientSendTimeout,
     IConnectionIdFeature, IConnectionTransportFeature, IConnectionItemsFeature, IMemoryPoolFeature, IConnectionLifetimeFeature, IConnectionEndPointFeature
 {
     private const int MinimumReceiveBuffer = 2048;
@@ -51,7 +51,7 @@ internal sealed class LoopConnection : ConnectionContext, IClientHalfClose,
 
         // Every continuation inline: the loop thread is the only scheduler (Kestrel's UnsafePreferInlineScheduling).
         _input = new LoopInputReader(pool);
-        _output = new LoopOutputWriter(socket, pool, SendSideEnded);
+        _output = new LoopOutputWriter(socket, pool, SendSideEnded, () => Abort(new ConnectionAbortedException("The client timed out while the response was sent (send_timeout).")));
         Transport = new DuplexPipe(_input, _output);
         ConnectionClosed = _closedSource.Token;
 
@@ -103,6 +103,12 @@ internal sealed class LoopConnection : ConnectionContext, IClientHalfClose,
         {
             CancelClientClosed();
         }
+    }
+
+    public TimeSpan SendTimeout
+    {
+        get => _output.SendTimeout;
+        set => _output.SendTimeout = value;
     }
 
     /// <summary>Starts both sides; called on the loop that owns the socket.</summary>

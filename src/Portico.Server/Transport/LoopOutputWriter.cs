@@ -13,6 +13,9 @@ namespace Portico.Server.Transport;
 /// a flush that waits keeps them, a cancelled one (<see cref="CancelPendingFlush"/>) too (the next flush sends
 /// them first), as a Pipe's reader would. A failed send, or the writer's completion once everything went, ends
 /// the send side: the connection then shuts the socket and reports its close.
+/// While a flush waits for room, nginx's send_timeout runs (<see cref="SendTimeout"/>): re-armed whenever the client
+/// took something, and when it passes the connection is aborted ("client timed out ... while sending response to
+/// client"). A send that does not wait touches no timer.
 /// </summary>
 internal sealed class LoopOutputWriter : PipeWriter
 {
@@ -22,6 +25,7 @@ internal sealed class LoopOutputWriter : PipeWriter
     private readonly LoopSocket _socket;
     private readonly MemoryPool<byte> _pool;
     private readonly Action<Exception?> _sendSideEnded;
+    private readonly Action _sendTimedOut;
 
     // Unsent bytes: _head.Start to _tail.End, through the segments' chain.
     private PooledSegment? _head;
@@ -35,12 +39,28 @@ internal sealed class LoopOutputWriter : PipeWriter
     private volatile bool _cancelNextFlush;
     private CancellationTokenSource? _pendingFlush;
 
-    public LoopOutputWriter(LoopSocket socket, MemoryPool<byte> pool, Action<Exception?> sendSideEnded)
+    // send_timeout: the timer (made at the first wait for room) and the wait it was armed for; a wait that ends
+    // moves _waitSerial on, so a timer firing late finds it changed and does nothing.
+    private Timer? _sendTimer;
+    private long _waitSerial;
+    private long _armedFor = -1;
+    private long _progress;      // sends that took bytes
+    private long _progressAtArm;
+
+    public LoopOutputWriter(LoopSocket socket, MemoryPool<byte> pool, Action<Exception?> sendSideEnded, Action sendTimedOut)
     {
         _socket = socket;
         _pool = pool;
         _sendSideEnded = sendSideEnded;
+        _sendTimedOut = sendTimedOut;
     }
+
+    /// <summary>
+    /// nginx's send_timeout: how long the client may take nothing while a response waits for room in the socket
+    /// (https://nginx.org/en/docs/http/ngx_http_core_module.html#send_timeout: "set only between two successive
+    /// write operations, not for the transmission of the whole response"). Set per request from its location.
+    /// </summary>
+    public TimeSpan SendTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
     public override bool CanGetUnflushedBytes => true;
 
@@ -189,6 +209,7 @@ internal sealed class LoopOutputWriter : PipeWriter
 
             while (_head is not null)
             {
+                ArmSendTimer();
                 await _socket.WaitWritableAsync(linked?.Token ?? pending.Token).ConfigureAwait(false);
                 if (!TrySendNow())
                 {
@@ -208,6 +229,7 @@ internal sealed class LoopOutputWriter : PipeWriter
         }
         finally
         {
+            DisarmSendTimer();
             Volatile.Write(ref _pendingFlush, null);
             pending.Dispose();
             _flushing = false;
@@ -232,6 +254,7 @@ internal sealed class LoopOutputWriter : PipeWriter
         {
             while (_head is not null)
             {
+                ArmSendTimer();
                 await _socket.WaitWritableAsync(CancellationToken.None).ConfigureAwait(false);
                 if (!TrySendNow())
                 {
@@ -244,6 +267,60 @@ internal sealed class LoopOutputWriter : PipeWriter
         catch (Exception ex)
         {
             End(ex);
+        }
+        finally
+        {
+            DisarmSendTimer();
+        }
+    }
+
+    /// <summary>Before a wait for room: the client has <see cref="SendTimeout"/> from now to take something. Re-armed
+    /// only when a send took bytes since (nginx re-arms on progress), so a wake-up that sends nothing gains no time.</summary>
+    private void ArmSendTimer()
+    {
+        var timeout = SendTimeout;
+        if (timeout <= TimeSpan.Zero || timeout == Timeout.InfiniteTimeSpan)
+        {
+            return;
+        }
+
+        if (_armedFor == _waitSerial && _progress == _progressAtArm)
+        {
+            return; // woken, yet the client took nothing: the deadline stands
+        }
+
+        _progressAtArm = _progress;
+        Volatile.Write(ref _armedFor, _waitSerial);
+        var timer = _sendTimer ??= new Timer(static state => ((LoopOutputWriter)state!).SendTimerFired(), this, Timeout.Infinite, Timeout.Infinite);
+        try
+        {
+            timer.Change(timeout, Timeout.InfiniteTimeSpan);
+        }
+        catch (ObjectDisposedException)
+        {
+            // The send side ended meanwhile.
+        }
+    }
+
+    private void DisarmSendTimer()
+    {
+        if (_sendTimer is null)
+        {
+            return;
+        }
+
+        // A late firing compares the serial and stands down; the timer itself stays for the next wait.
+        Volatile.Write(ref _waitSerial, _waitSerial + 1);
+        Volatile.Write(ref _armedFor, -1);
+    }
+
+    /// <summary>On a timer thread, as Kestrel's own timeouts: aborting the connection is safe from any thread.</summary>
+    private void SendTimerFired()
+    {
+        var armed = Volatile.Read(ref _armedFor);
+        if (armed >= 0 && armed == Volatile.Read(ref _waitSerial) && !_ended)
+        {
+            _sendTimedOut();
         }
     }
 
@@ -262,6 +339,7 @@ internal sealed class LoopOutputWriter : PipeWriter
         }
 
         _ended = true;
+        _sendTimer?.Dispose();
         while (_head is { } segment)
         {
             _head = segment.NextSegment;
@@ -275,6 +353,11 @@ internal sealed class LoopOutputWriter : PipeWriter
     /// <summary>Drops <paramref name="sent"/> bytes from the front; blocks fully sent go back to the pool.</summary>
     private void Consume(long sent)
     {
+        if (sent > 0)
+        {
+            _progress++;
+        }
+
         while (_head is { } head)
         {
             var unsent = head.End - head.Start;

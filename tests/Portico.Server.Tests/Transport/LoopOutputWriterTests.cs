@@ -8,7 +8,8 @@ namespace Portico.Server.Tests.Transport;
 /// <summary>
 /// The client connection's send side against a real kernel socket: a flush is the send itself; a flush that
 /// finds the socket buffer full waits for room and loses no byte across blocks; a cancelled flush keeps its bytes
-/// for the next; completion sends what was written before the side ends; a failed send ends it with the error.
+/// for the next; completion sends what was written before the side ends; a failed send ends it with the error;
+/// a flush the client takes nothing of for send_timeout times out, one it keeps taking bytes of does not.
 /// </summary>
 public sealed class LoopOutputWriterTests
 {
@@ -16,7 +17,11 @@ public sealed class LoopOutputWriterTests
     {
         public TaskCompletionSource<Exception?> Ended { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+        public TaskCompletionSource TimedOut { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
         public int Count;
+
+        public void OnTimedOut() => TimedOut.TrySetResult();
 
         public void OnEnded(Exception? reason)
         {
@@ -32,7 +37,7 @@ public sealed class LoopOutputWriterTests
         {
             Socket = socket;
             Peer = peer;
-            Writer = new LoopOutputWriter(socket, MemoryPool<byte>.Shared, Side.OnEnded);
+            Writer = new LoopOutputWriter(socket, MemoryPool<byte>.Shared, Side.OnEnded, Side.OnTimedOut);
         }
 
         public LoopSocket Socket { get; }
@@ -125,6 +130,57 @@ public sealed class LoopOutputWriterTests
         Assert.False(result.IsCanceled);
         Assert.False(result.IsCompleted);
         Assert.Equal(payload, await received);
+        Assert.Equal(0, side.Count);
+    }
+
+    [Fact]
+    public async Task A_flush_the_client_takes_nothing_of_times_out_after_send_timeout()
+    {
+        using var connected = await Connected.StartAsync();
+        var (side, writer) = (connected.Side, connected.Writer);
+        writer.SendTimeout = TimeSpan.FromMilliseconds(300);
+        Write(writer, Payload(8 * 1024 * 1024));
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var flushing = writer.FlushAsync().AsTask();
+
+        await side.TimedOut.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.InRange(started.Elapsed, TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(5));
+        Assert.False(flushing.IsCompleted); // the connection's abort ends it, not the timer
+    }
+
+    [Fact]
+    public async Task A_client_that_keeps_taking_bytes_is_not_timed_out_however_long_the_flush()
+    {
+        using var connected = await Connected.StartAsync();
+        var (peer, side, writer) = (connected.Peer, connected.Side, connected.Writer);
+        writer.SendTimeout = TimeSpan.FromMilliseconds(500);
+        var payload = Payload(16 * 1024 * 1024);
+        Write(writer, payload);
+        var flushing = writer.FlushAsync().AsTask();
+
+        // The reader takes 2 MB, then pauses 200 ms, again and again: the whole flush takes far longer than
+        // send_timeout, no pause reaches it. (2 MB at a time, as progress is what the writer sends, and the kernel
+        // reports room only once enough of its buffer is free: nginx's write events work the same way.)
+        var buffer = new byte[256 * 1024];
+        long received = 0;
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        while (received < payload.Length)
+        {
+            var round = 0;
+            while (round < 2 * 1024 * 1024 && received < payload.Length)
+            {
+                var read = await peer.ReceiveAsync(buffer, SocketFlags.None);
+                Assert.True(read > 0);
+                round += read;
+                received += read;
+            }
+
+            await Task.Delay(200);
+        }
+
+        await flushing.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.True(started.Elapsed > TimeSpan.FromSeconds(1), "the flush never had to wait: the test proves nothing");
+        Assert.False(side.TimedOut.Task.IsCompleted);
         Assert.Equal(0, side.Count);
     }
 
