@@ -42,7 +42,7 @@ public sealed class SendTimeoutTests : IDisposable
     [Fact]
     public async Task A_client_that_takes_nothing_for_the_locations_send_timeout_is_disconnected()
     {
-        var results = await OnBothAsync("/cut/large.bin", stall: TimeSpan.FromSeconds(3));
+        var results = await OnBothAsync("/cut/large.bin", stall: TimeSpan.FromSeconds(4));
         foreach (var (server, body, ended) in results)
         {
             Assert.True(ended, $"{server}: the connection was not closed");
@@ -54,7 +54,7 @@ public sealed class SendTimeoutTests : IDisposable
     public async Task A_client_that_pauses_for_less_than_send_timeout_gets_every_byte()
     {
         // The stall that costs the client its download under /cut/ (send_timeout 1s), here under the default of 60s.
-        var results = await OnBothAsync("/large.bin", stall: TimeSpan.FromSeconds(3));
+        var results = await OnBothAsync("/large.bin", stall: TimeSpan.FromSeconds(4));
         foreach (var (server, body, ended) in results)
         {
             Assert.True(ended, $"{server}: the response did not end");

@@ -153,13 +153,13 @@ public sealed class LoopOutputWriterTests
     {
         using var connected = await Connected.StartAsync();
         var (peer, side, writer) = (connected.Peer, connected.Side, connected.Writer);
-        writer.SendTimeout = TimeSpan.FromMilliseconds(500);
-        var payload = Payload(16 * 1024 * 1024);
+        writer.SendTimeout = TimeSpan.FromSeconds(2);
+        var payload = Payload(32 * 1024 * 1024);
         Write(writer, payload);
         var flushing = writer.FlushAsync().AsTask();
 
-        // The reader takes 2 MB, then pauses 200 ms, again and again: the whole flush takes far longer than
-        // send_timeout, no pause reaches it. (2 MB at a time, as progress is what the writer sends, and the kernel
+        // The reader takes 2 MB, then pauses 250 ms, again and again: the whole flush takes longer than
+        // send_timeout, no pause comes near it (the margin is for a busy test machine). (2 MB at a time, as progress is what the writer sends, and the kernel
         // reports room only once enough of its buffer is free: nginx's write events work the same way.)
         var buffer = new byte[256 * 1024];
         long received = 0;
@@ -175,11 +175,11 @@ public sealed class LoopOutputWriterTests
                 received += read;
             }
 
-            await Task.Delay(200);
+            await Task.Delay(250);
         }
 
         await flushing.WaitAsync(TimeSpan.FromSeconds(10));
-        Assert.True(started.Elapsed > TimeSpan.FromSeconds(1), "the flush never had to wait: the test proves nothing");
+        Assert.True(started.Elapsed > writer.SendTimeout, "the flush took less than send_timeout: the test proves nothing");
         Assert.False(side.TimedOut.Task.IsCompleted);
         Assert.Equal(0, side.Count);
     }
