@@ -107,10 +107,23 @@ public sealed class RequestBodyStreamingTests
         Assert.Equal("chunkchunkchunkchunkchunk", Encoding.ASCII.GetString(seen!.Stdin));
     }
 
+    [Fact]
+    public async Task A_body_stream_failing_with_an_IOException_surfaces_it_not_a_backend_failure()
+    {
+        // Kestrel reports a client that reset, or a body read that timed out, as IOExceptions: they are the
+        // client's failure (a 400 or 408 for the server), not a backend connection that broke (a 502).
+        await using var server = new FakeFastCgiServer(Serve.Responding("A: b\n\nok"));
+        await using var client = new FastCgiClient(server.EndPoint, new FastCgiClientOptions { ReadTimeout = TimeSpan.FromMinutes(5) });
+        var request = Request();
+        request.Body = new FailingStream(100_000, () => new IOException("client body read timed out"));
+        var ex = await Assert.ThrowsAsync<IOException>(() => client.SendAsync(request, Serve.TestTimeout()));
+        Assert.Equal("client body read timed out", ex.Message);
+    }
+
     private sealed class ClientWentAwayException(string message) : Exception(message);
 
     /// <summary>A body that delivers some bytes, then fails like an aborted client upload.</summary>
-    private sealed class FailingStream(int before) : Stream
+    private sealed class FailingStream(int before, Func<Exception>? failure = null) : Stream
     {
         private int _left = before;
 
@@ -128,7 +141,7 @@ public sealed class RequestBodyStreamingTests
         {
             if (_left == 0)
             {
-                throw new ClientWentAwayException("client went away");
+                throw failure?.Invoke() ?? new ClientWentAwayException("client went away");
             }
 
             var n = Math.Min(count, _left);

@@ -244,6 +244,10 @@ internal sealed class FastCgiExchange : IReadWaitGuard
     private async Task SendBodyAsync(FastCgiRequest request, CancellationToken callerToken)
     {
         var io = _connection.IoToken;
+
+        // Set while the caller's body stream is read: its failure (a client gone, a client too slow) is the
+        // caller's to report as it is, not a failure of the backend's connection.
+        var readingBody = false;
         try
         {
             await Task.Yield();
@@ -254,7 +258,9 @@ internal sealed class FastCgiExchange : IReadWaitGuard
                 while (true)
                 {
                     var memory = _connection.Writer.GetMemory(FastCgiConstants.HeaderLength + chunk + FastCgiConstants.Alignment);
+                    readingBody = true;
                     var read = await body.ReadAsync(memory.Slice(FastCgiConstants.HeaderLength, chunk), callerToken).ConfigureAwait(false);
+                    readingBody = false;
                     if (read == 0)
                     {
                         break;
@@ -293,7 +299,9 @@ internal sealed class FastCgiExchange : IReadWaitGuard
                 return; // the exchange already ended (error or early response); this failure is a consequence
             }
 
-            _sendError = ErrorTranslation.Translate(ex, _sendDeadline, FastCgiErrorKind.SendTimeout, callerToken, _pool.EndPoint) ?? ex;
+            _sendError = readingBody && ex is not OperationCanceledException
+                ? ex
+                : ErrorTranslation.Translate(ex, _sendDeadline, FastCgiErrorKind.SendTimeout, callerToken, _pool.EndPoint) ?? ex;
 
             // Wake the response reader: the failure surfaces at once instead of as a read timeout.
             _connection.CancelIo();

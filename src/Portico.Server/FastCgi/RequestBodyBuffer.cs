@@ -12,7 +12,8 @@ namespace Portico.Server.FastCgi;
 /// worker): into memory up to <c>client_body_buffer_size</c>, else into a temp file
 /// (<c>$request_body_file</c>). A chunked body is always buffered, since php-fpm needs CONTENT_LENGTH
 /// (nginx 1.22 buffers chunked bodies for FastCGI too). <c>client_max_body_size</c> is enforced while
-/// reading, so a chunked body that grows too large gets 413 as nginx does. Kept on the request's features,
+/// reading, so a chunked body that grows too large gets 413 as nginx does, and client_body_timeout between reads
+/// (<see cref="ClientBodyTimeoutStream"/>). Kept on the request's features,
 /// so an internal redirect to another FastCGI location reuses it; disposed with the response.
 /// </summary>
 internal sealed class RequestBodyBuffer : IAsyncDisposable
@@ -79,7 +80,7 @@ internal sealed class RequestBodyBuffer : IAsyncDisposable
         if (!requestBuffering && !chunked)
         {
             // fastcgi_request_buffering off: stream the body while the backend reads it (not replayable).
-            var streamed = new RequestBodyBuffer(request.Body, declared!.Value, replayable: false, null);
+            var streamed = new RequestBodyBuffer(new ClientBodyTimeoutStream(request.Body, ctx.Settings.ClientBodyTimeout), declared!.Value, replayable: false, null);
             Keep(ctx, streamed);
             return new((streamed, 0));
         }
@@ -96,12 +97,13 @@ internal sealed class RequestBodyBuffer : IAsyncDisposable
         Stream target = declared is { } d && d <= memoryLimit ? new MemoryStream((int)d) : new MemoryStream();
         string? path = null;
         var buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
+        await using var source = new ClientBodyTimeoutStream(request.Body, ctx.Settings.ClientBodyTimeout);
         long total = 0;
         try
         {
             while (true)
             {
-                var read = await request.Body.ReadAsync(buffer.AsMemory(0, ChunkSize), http.RequestAborted).ConfigureAwait(false);
+                var read = await source.ReadAsync(buffer.AsMemory(0, ChunkSize), http.RequestAborted).ConfigureAwait(false);
                 if (read == 0)
                 {
                     break;
@@ -164,7 +166,8 @@ internal sealed class RequestBodyBuffer : IAsyncDisposable
         ctx.Http.Response.RegisterForDisposeAsync(body);
     }
 
-    public ValueTask DisposeAsync() => Stream is FileStream or MemoryStream ? Stream.DisposeAsync() : ValueTask.CompletedTask;
+    // Kestrel's own body stream is not ours to dispose; a timed view of it (its timer) is.
+    public ValueTask DisposeAsync() => Stream is FileStream or MemoryStream or ClientBodyTimeoutStream ? Stream.DisposeAsync() : ValueTask.CompletedTask;
 
     /// <summary>A read-only view of the body's temp file with a position of its own (pread, no shared offset).</summary>
     private sealed class FileView(Microsoft.Win32.SafeHandles.SafeFileHandle handle, long length) : Stream

@@ -113,11 +113,16 @@ public sealed class PorticoHost : IAsyncDisposable
             limits.MaxResponseBufferSize = 1024 * 1024;
             if (EventLoop.Loops is not null)
             {
-                // nginx has no minimum response rate: a client is cut when it takes nothing for send_timeout, which
+                // nginx has no minimum data rates: a client is cut when it takes nothing for send_timeout, which
                 // Portico's loops enforce (LoopOutputWriter). Kestrel's rate rule (240 bytes/s after 5 s, with every
                 // byte written adding to the allowance) is then only bookkeeping on every flush; it stays on Kestrel's
                 // socket transport, which has no send_timeout.
                 limits.MinResponseDataRate = null;
+
+                // Likewise a request body: client_body_timeout between two reads (ClientBodyTimeoutStream), where
+                // Kestrel's average rate let a client that sent a burst stall for an hour, and cut a steady trickle
+                // nginx serves. An unread body Kestrel drains after the response keeps its own 5 s drain limit.
+                limits.MinRequestBodyDataRate = null;
             }
             foreach (var binding in snapshot.Servers.Bindings)
             {
