@@ -10,6 +10,13 @@ public sealed class RequestBodyErrorSite : NginxBesidePhpSite
             server {
                 listen 127.0.0.1:{port};
                 root {root}/www;
+                location ^~ /unbuffered/ {
+                    client_body_timeout 1s;
+                    fastcgi_request_buffering off;
+                    include fastcgi_params;
+                    fastcgi_param SCRIPT_FILENAME $document_root/echobody.php;
+                    fastcgi_pass {tcp};
+                }
                 location ~ \.php$ {
                     include fastcgi_params;
                     fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
@@ -23,8 +30,9 @@ public sealed class RequestBodyErrorSite : NginxBesidePhpSite
 /// <summary>
 /// A request body read for FastCGI (buffered first, as nginx does) that is malformed gets nginx's 400 page; one
 /// the client stops sending (its FIN before the declared length, or before the last chunk) gets nothing and is
-/// logged 400 (ngx_http_read_client_request_body: "client prematurely closed connection"). Never a 500, never a
-/// request to the backend. Every case runs against nginx too.
+/// logged 400 (ngx_http_read_client_request_body: "client prematurely closed connection"); one streamed to php-fpm
+/// unbuffered that stalls past client_body_timeout gets nothing and is logged 408. Never a 500 or a 502, and a
+/// buffered body never reaches the backend. Every case runs against nginx too.
 /// </summary>
 public sealed class RequestBodyErrorTests(RequestBodyErrorSite site) : IClassFixture<RequestBodyErrorSite>
 {
@@ -50,6 +58,21 @@ public sealed class RequestBodyErrorTests(RequestBodyErrorSite site) : IClassFix
     [MemberData(nameof(Servers))]
     public Task A_chunked_body_without_its_last_chunk_then_the_fin_gets_nothing_and_is_logged_400(string server) =>
         AssertCutShortAsync(server, "unfinished", "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+
+    [PhpFpmTheory(NginxProcess.Binary)]
+    [MemberData(nameof(Servers))]
+    public async Task A_body_streamed_to_php_that_stalls_past_client_body_timeout_gets_nothing_and_is_logged_408(string server)
+    {
+        // fastcgi_request_buffering off: the body goes to php-fpm as it comes, and the script waits for the rest. No
+        // FIN: the client just stops sending. client_body_timeout 1s ends the request (a timeout while streaming
+        // the body is the client's, never a 502).
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var response = await RawHttp.SendAndReadToEndAsync(Port(server), "POST /unbuffered/stall HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\nonly a part", halfClose: false);
+
+        Assert.Equal("", response);
+        Assert.True(started.Elapsed >= TimeSpan.FromSeconds(0.9), $"closed after {started.Elapsed}, before the timeout");
+        await site.WaitForAccessLineAsync(Port(server), "POST /unbuffered/stall HTTP/1.1 408");
+    }
 
     /// <summary>
     /// Sends a POST whose body (after <paramref name="bodyHeaderAndPart"/>) the client stops with its FIN, 20 times: how
