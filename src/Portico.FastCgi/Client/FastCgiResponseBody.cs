@@ -8,7 +8,7 @@ namespace Portico.FastCgi.Client;
 /// moment FCGI_END_REQUEST is read; abandoned, failed or non-keep-alive connections are closed instead.
 /// A backend that closes mid-body makes ReadAsync throw, never return a silent short body.
 /// </summary>
-internal sealed class FastCgiResponseBody : Stream
+internal sealed class FastCgiResponseBody : ForwardReadStream
 {
     private readonly FastCgiExchange _exchange;
     private byte[]? _head;
@@ -23,20 +23,6 @@ internal sealed class FastCgiResponseBody : Stream
         _head = head;
         _headStart = headStart;
         _headEnd = headEnd;
-    }
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
     }
 
     public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
@@ -98,16 +84,6 @@ internal sealed class FastCgiResponseBody : Stream
 
     public override int Read(byte[] buffer, int offset, int count) =>
         ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     public override ValueTask DisposeAsync()
     {

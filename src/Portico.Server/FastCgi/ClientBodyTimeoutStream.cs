@@ -11,26 +11,12 @@ namespace Portico.Server.FastCgi;
 /// throws Kestrel's 408 BadHttpRequestException, which the pipeline logs as nginx does and answers by closing the
 /// connection. Zero (or an infinite value) reads without a timer. Disposing it never disposes Kestrel's body.
 /// </summary>
-internal sealed class ClientBodyTimeoutStream(Stream body, TimeSpan timeout) : Stream
+internal sealed class ClientBodyTimeoutStream(Stream body, TimeSpan timeout) : Portico.FastCgi.ForwardReadStream
 {
     public const string TimedOut = "Reading the request body timed out (client_body_timeout).";
 
     // One source for all reads, re-armed by each; once it fires the body is over (the request ends in a 408).
     private CancellationTokenSource? _timer;
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
 
     public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
         timeout > TimeSpan.Zero && timeout != Timeout.InfiniteTimeSpan ? TimedReadAsync(buffer, cancellationToken) : body.ReadAsync(buffer, cancellationToken);
@@ -62,16 +48,6 @@ internal sealed class ClientBodyTimeoutStream(Stream body, TimeSpan timeout) : S
 
     // The FastCGI client reads asynchronously; a synchronous read would have no timer to honour.
     public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {
