@@ -16,6 +16,7 @@ public sealed class SendTimeoutTests : IDisposable
     private const string Http = """
         http {
             access_log off;
+            error_log {errorlog} info;
             server {
                 listen 127.0.0.1:{port};
                 root {root}/www;
@@ -43,10 +44,12 @@ public sealed class SendTimeoutTests : IDisposable
     public async Task A_client_that_takes_nothing_for_the_locations_send_timeout_is_disconnected()
     {
         var results = await OnBothAsync("/cut/large.bin", stall: TimeSpan.FromSeconds(4));
-        foreach (var (server, body, ended) in results)
+        foreach (var (server, body, ended, errorLog) in results)
         {
             Assert.True(ended, $"{server}: the connection was not closed");
             Assert.True(body < FileSize, $"{server}: the whole file came although the client stalled past send_timeout 1s");
+            Assert.Contains("[info]", errorLog, StringComparison.Ordinal);
+            Assert.Contains("client timed out (110: Connection timed out) while sending response to client, client: 127.0.0.1", errorLog, StringComparison.Ordinal);
         }
     }
 
@@ -55,34 +58,44 @@ public sealed class SendTimeoutTests : IDisposable
     {
         // The stall that costs the client its download under /cut/ (send_timeout 1s), here under the default of 60s.
         var results = await OnBothAsync("/large.bin", stall: TimeSpan.FromSeconds(4));
-        foreach (var (server, body, ended) in results)
+        foreach (var (server, body, ended, errorLog) in results)
         {
             Assert.True(ended, $"{server}: the response did not end");
             Assert.Equal(FileSize, body);
+            Assert.DoesNotContain("timed out", errorLog, StringComparison.Ordinal);
         }
     }
 
-    /// <summary>The same stalled download from nginx and from Portico, side by side.</summary>
-    private async Task<(string Server, long Body, bool Ended)[]> OnBothAsync(string target, TimeSpan stall)
+    /// <summary>The same stalled download from nginx and from Portico, side by side, with each one's error log.</summary>
+    private async Task<(string Server, long Body, bool Ended, string ErrorLog)[]> OnBothAsync(string target, TimeSpan stall)
     {
         var nginxPort = FreePort.Next();
         var porticoPort = FreePort.Next();
         var nginxPrefix = Path.Combine(_dir.Path, "nginx");
         Directory.CreateDirectory(nginxPrefix);
-        var conf = _dir.Write("portico.conf", Expand(porticoPort));
-        await using var nginx = await NginxProcess.StartAsync(nginxPrefix, Expand(nginxPort), nginxPort);
-        await using var portico = PorticoProcess.Start(_dir.Path, "-p", _dir.Path + "/", "-c", conf);
-        await portico.WaitForPortAsync(porticoPort);
+        var nginxLog = Path.Combine(_dir.Path, "nginx-error.log");
+        var porticoLog = Path.Combine(_dir.Path, "portico-error.log");
+        var conf = _dir.Write("portico.conf", Expand(porticoPort, porticoLog));
+        long nginxBody, porticoBody;
+        bool nginxEnded, porticoEnded;
+        await using (var nginx = await NginxProcess.StartAsync(nginxPrefix, Expand(nginxPort, nginxLog), nginxPort))
+        await using (var portico = PorticoProcess.Start(_dir.Path, "-p", _dir.Path + "/", "-c", conf))
+        {
+            await portico.WaitForPortAsync(porticoPort);
+            var fromNginx = DownloadAfterStallAsync(nginxPort, target, stall);
+            var fromPortico = DownloadAfterStallAsync(porticoPort, target, stall);
+            (nginxBody, nginxEnded) = await fromNginx;
+            (porticoBody, porticoEnded) = await fromPortico;
+        }
 
-        var fromNginx = DownloadAfterStallAsync(nginxPort, target, stall);
-        var fromPortico = DownloadAfterStallAsync(porticoPort, target, stall);
-        var (nginxBody, nginxEnded) = await fromNginx;
-        var (porticoBody, porticoEnded) = await fromPortico;
-        return [("nginx", nginxBody, nginxEnded), ("portico", porticoBody, porticoEnded)];
+        return [("nginx", nginxBody, nginxEnded, ReadLog(nginxLog)), ("portico", porticoBody, porticoEnded, ReadLog(porticoLog))];
     }
 
-    private string Expand(int port) =>
+    private static string ReadLog(string path) => File.Exists(path) ? File.ReadAllText(path) : "";
+
+    private string Expand(int port, string errorLog) =>
         Http.Replace("{port}", port.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal)
+            .Replace("{errorlog}", errorLog, StringComparison.Ordinal)
             .Replace("{root}", _dir.Path, StringComparison.Ordinal);
 
     /// <summary>

@@ -47,6 +47,9 @@ internal sealed class ClientConnection
     public static ClientConnection Create(EndPoint? local, EndPoint? remote, int worker = -1, Transport.IClientHalfClose? halfClose = null, Transport.IClientSendTimeout? sendTimeout = null) =>
         new(Interlocked.Increment(ref s_next), ConnectionAddresses.From(local, remote), worker, halfClose, sendTimeout);
 
+    /// <summary>True once send_timeout closed the connection (a response the client stopped taking).</summary>
+    public bool SendTimedOut => _sendTimeout?.SendTimedOut == true;
+
     /// <summary>send_timeout of the location now answering (nginx reads it from the request's location); nothing on
     /// Kestrel's socket transport.</summary>
     public void UseSendTimeout(TimeSpan timeout)

@@ -8,4 +8,7 @@ namespace Portico.Server.Transport;
 internal interface IClientSendTimeout
 {
     TimeSpan SendTimeout { get; set; }
+
+    /// <summary>True once the connection was closed because the client took nothing for <see cref="SendTimeout"/>.</summary>
+    bool SendTimedOut { get; }
 }

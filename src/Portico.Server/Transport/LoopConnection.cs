@@ -27,6 +27,7 @@ internal sealed class LoopConnection : ConnectionContext, IClientHalfClose, ICli
     private readonly LoopSocket _socket;
     private readonly LoopInputReader _input;
     private readonly LoopOutputWriter _output;
+    private bool _sendTimedOut;
     private readonly TaskCompletionSource _sendEnded = new();
     private readonly CancellationTokenSource _closedSource = new();
     private readonly CancellationTokenSource _clientClosed = new();
@@ -51,7 +52,7 @@ internal sealed class LoopConnection : ConnectionContext, IClientHalfClose, ICli
 
         // Every continuation inline: the loop thread is the only scheduler (Kestrel's UnsafePreferInlineScheduling).
         _input = new LoopInputReader(pool);
-        _output = new LoopOutputWriter(socket, pool, SendSideEnded, () => Abort(new ConnectionAbortedException("The client timed out while the response was sent (send_timeout).")));
+        _output = new LoopOutputWriter(socket, pool, SendSideEnded, SendTimeoutPassed);
         Transport = new DuplexPipe(_input, _output);
         ConnectionClosed = _closedSource.Token;
 
@@ -111,8 +112,17 @@ internal sealed class LoopConnection : ConnectionContext, IClientHalfClose, ICli
         set => _output.SendTimeout = value;
     }
 
+    public bool SendTimedOut => Volatile.Read(ref _sendTimedOut);
+
     /// <summary>Starts both sides; called on the loop that owns the socket.</summary>
     public void Start() => _processing = RunAsync();
+
+    /// <summary>On a timer thread: the flag first, so the request that sees the abort can log why.</summary>
+    private void SendTimeoutPassed()
+    {
+        Volatile.Write(ref _sendTimedOut, true);
+        Abort(new ConnectionAbortedException("The client timed out while the response was sent (send_timeout)."));
+    }
 
     public override void Abort(ConnectionAbortedException abortReason)
     {
