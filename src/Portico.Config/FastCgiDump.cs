@@ -36,7 +36,7 @@ internal static class FastCgiDump
         yield return new("fastcgi_next_upstream", NextUpstream(f.NextUpstream));
         yield return new("fastcgi_next_upstream_tries", ConfigDump.Num(f.NextUpstreamTries));
         yield return new("fastcgi_next_upstream_timeout", ConfigDump.Time(f.NextUpstreamTimeout));
-        yield return new("client_body_temp_path", s.ClientBodyTempPath);
+        yield return new("client_body_temp_path", s.ClientBodyTempPath ?? "(system temporary directory)");
     }
 
     private static string IgnoredHeaders(FastCgiIgnoredHeaders flags) => string.Join(' ', Enum.GetValues<FastCgiIgnoredHeaders>()

@@ -35,7 +35,6 @@ internal static class ModelBuilder
         Root = new ConfigValue(Path.Join(prefix, "html"), where),
         Index = [new ConfigValue("index.html", where)],
         Types = TypesDirectives.Defaults,
-        ClientBodyTempPath = Path.Join(prefix, "client_body_temp"),
     };
 
     private static HttpConfig BuildHttp(HttpBuilder http, LoadOptions options, SourceLocation fileStart)

@@ -108,8 +108,13 @@ public sealed record LocationSettings
 
     public FastCgiSettings FastCgi { get; init; } = FastCgiSettings.Default;
 
-    /// <summary><c>client_body_temp_path</c> (absolute). Default <c>PREFIX/client_body_temp</c>; levels are accepted and ignored.</summary>
-    public string ClientBodyTempPath { get; init; } = "client_body_temp";
+    /// <summary>
+    /// <c>client_body_temp_path</c> (absolute), where a request body larger than <c>client_body_buffer_size</c> is
+    /// spilled; levels are accepted and ignored. Null when not set: the system's temporary directory, Portico's
+    /// built-in default (as a distribution's nginx has its own, /var/lib/nginx/body on Debian), since PREFIX
+    /// (/etc/portico) is no place for temporary files.
+    /// </summary>
+    public string? ClientBodyTempPath { get; init; }
 }
 
 public enum AutoindexFormat

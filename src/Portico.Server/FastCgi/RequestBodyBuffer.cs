@@ -118,9 +118,31 @@ internal sealed class RequestBodyBuffer : IAsyncDisposable
 
                 if (path is null && target.Length + read > memoryLimit)
                 {
-                    // Spill to a temp file (nginx: "a client request body is buffered to a temporary file").
-                    path = Path.Combine(Path.GetTempPath(), "portico-body-" + Guid.NewGuid().ToString("N"));
-                    var file = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read, 1, FileOptions.DeleteOnClose);
+                    // Spill to a temp file (nginx: "a client request body is buffered to a temporary file"), in
+                    // client_body_temp_path, made when first needed (nginx makes it at startup).
+                    // A body is the client's own data: the directory and the file are the worker's alone (nginx: 0700
+                    // and 0600), also in a shared /tmp.
+                    var directory = ctx.Settings.ClientBodyTempPath ?? Path.GetTempPath();
+                    var options = new FileStreamOptions
+                    {
+                        Mode = FileMode.CreateNew,
+                        Access = FileAccess.ReadWrite,
+                        Share = FileShare.Read,
+                        BufferSize = 1,
+                        Options = FileOptions.DeleteOnClose,
+                    };
+                    if (OperatingSystem.IsWindows())
+                    {
+                        Directory.CreateDirectory(directory);
+                    }
+                    else
+                    {
+                        Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+                        options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+                    }
+
+                    path = Path.Combine(directory, "portico-body-" + Guid.NewGuid().ToString("N"));
+                    var file = new FileStream(path, options);
                     var memory = (MemoryStream)target;
                     await file.WriteAsync(memory.GetBuffer().AsMemory(0, (int)memory.Length), http.RequestAborted).ConfigureAwait(false);
                     target = file;
