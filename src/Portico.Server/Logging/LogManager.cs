@@ -440,6 +440,7 @@ internal sealed class LogManager : IAsyncDisposable
             return;
         }
 
+        using var time = Transport.LoopClock.HoldTurnOffLoop();
         var line = t_line ??= new ArrayBufferWriter<byte>(1024);
         foreach (var entry in plan.Entries)
         {

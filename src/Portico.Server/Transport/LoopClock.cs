@@ -33,6 +33,22 @@ internal static class LoopClock
         return cached != 0 ? cached : Stopwatch.GetTimestamp();
     }
 
+    /// <summary>
+    /// Off the loops, holds one reading of the clock until disposed, as a loop's turn does: a request finished on
+    /// another thread (after an asynchronous file read) logs its line with one time for $time_local, $time_iso8601,
+    /// $msec and $request_time, as nginx's cached time gives every line. On a loop thread it changes nothing.
+    /// </summary>
+    public static HeldTurn HoldTurnOffLoop()
+    {
+        if (t_timestamp != 0)
+        {
+            return default;
+        }
+
+        Turn();
+        return new HeldTurn(true);
+    }
+
     /// <summary>Wall-clock time: read once per turn on a loop thread, live elsewhere.</summary>
     public static DateTimeOffset GetUtcNow()
     {
@@ -49,5 +65,18 @@ internal static class LoopClock
         }
 
         return new DateTimeOffset(ticks, TimeSpan.Zero);
+    }
+
+    /// <summary>The scope of <see cref="HoldTurnOffLoop"/>: back to live readings when it ends.</summary>
+    public readonly struct HeldTurn(bool held) : IDisposable
+    {
+        public void Dispose()
+        {
+            if (held)
+            {
+                t_timestamp = 0;
+                t_utcTicks = 0;
+            }
+        }
     }
 }

@@ -5,7 +5,7 @@ namespace Portico.Server.Tests.Transport;
 
 /// <summary>
 /// nginx's cached time on the event loops: one clock read per turn of a loop, shared by everything the turn runs;
-/// live reads off the loops.
+/// live reads off the loops, except while a held turn lasts (an access-log line written off the loops).
 /// </summary>
 public sealed class LoopClockTests
 {
@@ -62,5 +62,38 @@ public sealed class LoopClockTests
         Spin(TimeSpan.FromMilliseconds(2));
         Assert.True(Stopwatch.GetElapsedTime(first, LoopClock.GetTimestamp()) >= TimeSpan.FromMilliseconds(2));
         Assert.InRange(LoopClock.GetUtcNow() - DateTimeOffset.UtcNow, TimeSpan.FromSeconds(-1), TimeSpan.Zero);
+    }
+
+    [Fact]
+    public void Off_the_loops_a_held_turn_gives_one_time_until_it_ends_then_live_again()
+    {
+        using (LoopClock.HoldTurnOffLoop())
+        {
+            var utc = LoopClock.GetUtcNow();
+            var stamp = LoopClock.GetTimestamp();
+            Spin(TimeSpan.FromMilliseconds(20));
+            Assert.Equal(utc, LoopClock.GetUtcNow());
+            Assert.Equal(stamp, LoopClock.GetTimestamp());
+        }
+
+        var first = LoopClock.GetTimestamp();
+        Spin(TimeSpan.FromMilliseconds(5));
+        Assert.NotEqual(first, LoopClock.GetTimestamp());
+    }
+
+    [Fact]
+    public async Task On_a_loop_holding_a_turn_leaves_the_loops_own_turn_in_place()
+    {
+        var (inside, after) = await OnLoop(() =>
+        {
+            var turn = LoopClock.GetTimestamp();
+            using (LoopClock.HoldTurnOffLoop())
+            {
+                Spin(TimeSpan.FromMilliseconds(5));
+            }
+
+            return (turn, LoopClock.GetTimestamp());
+        });
+        Assert.Equal(inside, after);
     }
 }
