@@ -8,7 +8,7 @@ internal enum FileKind
 
     Directory,
 
-    /// <summary>ENOENT or ENAMETOOLONG: nginx answers 404.</summary>
+    /// <summary>ENOENT: nginx answers 404.</summary>
     NotFound,
 
     /// <summary>EACCES (file not readable, or a parent directory not searchable): nginx answers 403.</summary>
@@ -19,6 +19,9 @@ internal enum FileKind
 
     /// <summary>Any other failure: nginx answers 500.</summary>
     Error,
+
+    /// <summary>ENAMETOOLONG (a path component over 255 bytes, or the path over 4096): nginx answers 404.</summary>
+    NameTooLong,
 }
 
 /// <summary>
@@ -61,7 +64,7 @@ internal sealed class FileLookup
     /// <summary>The status nginx answers for a failed lookup (404, 403 or 500); 200 when the path exists.</summary>
     public int ErrorStatus => Kind switch
     {
-        FileKind.NotFound or FileKind.NotDirectory => 404,
+        FileKind.NotFound or FileKind.NotDirectory or FileKind.NameTooLong => 404,
         FileKind.Forbidden => 403,
         FileKind.Error => 500,
         _ => 200,
@@ -74,6 +77,7 @@ internal sealed class FileLookup
     public string ErrorText => Kind switch
     {
         FileKind.NotFound => "2: No such file or directory",
+        FileKind.NameTooLong => "36: File name too long",
         FileKind.Forbidden => "13: Permission denied",
         FileKind.NotDirectory => "20: Not a directory",
         FileKind.Error => "5: Input/output error",

@@ -16,7 +16,17 @@ internal static class FileProbe
     public static FileLookup Probe(string path, FileLookup? previous, int maxContentBytes)
     {
         FileSystemInfo info = new FileInfo(path);
-        FileAttributes attributes = info.Attributes; // a failed stat yields -1, not an exception
+        FileAttributes attributes;
+        try
+        {
+            attributes = info.Attributes; // a failed stat yields -1, not an exception ...
+        }
+        catch (PathTooLongException)
+        {
+            // ... except ENAMETOOLONG: a URI segment over 255 bytes is a 404 in nginx, not a 500.
+            return new FileLookup(path, FileKind.NameTooLong, 0, 0, 0, null);
+        }
+
         if ((int)attributes == -1)
         {
             return Missing(path);

@@ -86,6 +86,16 @@ public sealed class OpenFileCacheTests : IDisposable
     }
 
     [Fact]
+    public void A_name_longer_than_the_file_system_allows_is_a_404_not_a_failure()
+    {
+        // ENAMETOOLONG: a URI segment over 255 bytes (nginx: 404, "36: File name too long"; it was a 500).
+        var lookup = new OpenFileCache(_time).Lookup(Path.Combine(_dir.Path, new string('a', 300), "x"));
+        Assert.Equal(FileKind.NameTooLong, lookup.Kind);
+        Assert.Equal(404, lookup.ErrorStatus);
+        Assert.Equal("36: File name too long", lookup.ErrorText);
+    }
+
+    [Fact]
     public void Missing_file_is_not_cached_by_default_so_a_new_file_is_seen_at_once()
     {
         string path = Path.Combine(_dir.Path, "later.txt");
@@ -119,6 +129,7 @@ public sealed class OpenFileCacheTests : IDisposable
     [InlineData(4, 404, "20: Not a directory")]
     [InlineData(3, 403, "13: Permission denied")]
     [InlineData(5, 500, "5: Input/output error")]
+    [InlineData(6, 404, "36: File name too long")]
     [InlineData(0, 200, "")]
     public void Failed_lookups_map_to_nginx_statuses(int kind, int status, string errno)
     {
