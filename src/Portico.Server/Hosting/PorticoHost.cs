@@ -103,9 +103,12 @@ public sealed class PorticoHost : IAsyncDisposable
             limits.KeepAliveTimeout = http.KeepaliveTimeout > TimeSpan.Zero ? http.KeepaliveTimeout : TimeSpan.FromMilliseconds(1);
             limits.RequestHeadersTimeout = http.ClientHeaderTimeout;
 
-            // nginx: client_header_buffer_size 1k + large_client_header_buffers 4 8k.
-            limits.MaxRequestLineSize = 8 * 1024;
-            limits.MaxRequestHeadersTotalSize = 32 * 1024;
+            // large_client_header_buffers NUMBER SIZE (default 4 8k): a request line longer than one buffer is a 414,
+            // and the headers take at most all of them. Kestrel's limits are one for all servers: the largest any
+            // server allows, so none refuses what its config accepts. Set at start; a reload keeps them.
+            var (lineLimit, headersLimit) = HeaderLimits(config.Http!);
+            limits.MaxRequestLineSize = lineLimit;
+            limits.MaxRequestHeadersTotalSize = headersLimit;
             limits.MaxRequestHeaderCount = 200;
 
             // Let a whole cached file (up to 1 MB) go to the socket without waiting for the pipe
@@ -227,6 +230,18 @@ public sealed class PorticoHost : IAsyncDisposable
             connection.Features.Set(ClientConnection.Create(connection.LocalEndPoint, connection.RemoteEndPoint, own?.Worker ?? -1, own, own));
             return rejected.TrackAsync(connection, next);
         });
+    }
+
+    private static (int RequestLine, int Headers) HeaderLimits(Portico.Config.Model.HttpConfig http)
+    {
+        long line = 0, headers = 0;
+        foreach (var settings in http.Servers.Select(server => server.Settings).Append(http.Settings))
+        {
+            line = Math.Max(line, settings.LargeClientHeaderBufferSize);
+            headers = Math.Max(headers, settings.LargeClientHeaderBuffersCount * settings.LargeClientHeaderBufferSize);
+        }
+
+        return ((int)Math.Min(line, int.MaxValue), (int)Math.Min(headers, int.MaxValue));
     }
 
     private static Transport.ListenSocketFactory ListenSockets(IReadOnlyList<ListenBinding> bindings) => new(bindings);
