@@ -74,19 +74,7 @@ public sealed class ClientBodyTempPathTests : IDisposable
             .Replace("{temp}", temp, StringComparison.Ordinal)
             .Replace("{root}", _dir.Path, StringComparison.Ordinal);
 
-    private static async Task<string> LastLogLineAsync(string prefix)
-    {
-        var path = Path.Combine(prefix, "logs", "access.log");
-        for (var i = 0; i < 50; i++)
-        {
-            if (File.Exists(path) && File.ReadAllLines(path) is { Length: > 0 } lines)
-            {
-                return lines[^1];
-            }
-
-            await Task.Delay(100);
-        }
-
-        return "(no access log line)";
-    }
+    /// <summary>The access log's one line (each server answers one request here).</summary>
+    private static async Task<string> LastLogLineAsync(string prefix) =>
+        (await Logging.LogServer.WaitForLinesAsync(Path.Combine(prefix, "logs", "access.log"), 1))[^1];
 }

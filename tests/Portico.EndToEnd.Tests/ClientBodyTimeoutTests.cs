@@ -99,21 +99,9 @@ public sealed class ClientBodyTimeoutTests : IDisposable
             .Replace("{dead}", dead.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal)
             .Replace("{root}", _dir.Path, StringComparison.Ordinal);
 
-    private static async Task<string> LastLogLineAsync(string prefix)
-    {
-        var path = Path.Combine(prefix, "logs", "access.log");
-        for (var i = 0; i < 50; i++)
-        {
-            if (File.Exists(path) && File.ReadAllLines(path) is { Length: > 0 } lines)
-            {
-                return lines[^1];
-            }
-
-            await Task.Delay(100);
-        }
-
-        return "(no access log line)";
-    }
+    /// <summary>The access log's one line (each server answers one request here).</summary>
+    private static async Task<string> LastLogLineAsync(string prefix) =>
+        (await Logging.LogServer.WaitForLinesAsync(Path.Combine(prefix, "logs", "access.log"), 1))[^1];
 
     /// <summary>
     /// POSTs <paramref name="target"/> with a body of <see cref="BodyLength"/> bytes: a first part, nothing for
