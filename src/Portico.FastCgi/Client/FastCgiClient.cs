@@ -35,6 +35,40 @@ public sealed class FastCgiClient : IAsyncDisposable
     /// </summary>
     public Task<FastCgiResponse> SendAsync(FastCgiRequest request, CancellationToken cancellationToken = default)
     {
+        Validate(request);
+
+        // A request already cancelled must not reach the backend (an idle connection's send could complete
+        // before anything looks at the token).
+        return cancellationToken.IsCancellationRequested
+            ? Task.FromCanceled<FastCgiResponse>(cancellationToken)
+            : NewExchange(request).RunAsync(request, cancellationToken);
+    }
+
+    /// <summary>
+    /// As <see cref="SendAsync"/>, but what <see cref="SendAsync"/> throws as a <see cref="FastCgiException"/>
+    /// (a refused or timed-out connect, a backend that closed, timed out or broke the protocol, a param too large)
+    /// is returned in <see cref="FastCgiResult.Failure"/>, for a caller that answers it (a proxy's 502 or 504) and
+    /// should not pay for an exception on every request while a backend is down. Invalid arguments, a failing body
+    /// stream and cancellation still throw.
+    /// </summary>
+    public Task<FastCgiResult> TrySendAsync(FastCgiRequest request, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            Validate(request);
+        }
+        catch (FastCgiException ex)
+        {
+            return Task.FromResult(new FastCgiResult(ex));
+        }
+
+        return cancellationToken.IsCancellationRequested
+            ? Task.FromCanceled<FastCgiResult>(cancellationToken)
+            : NewExchange(request).TryRunAsync(request, cancellationToken);
+    }
+
+    private static void Validate(FastCgiRequest request)
+    {
         ArgumentNullException.ThrowIfNull(request);
         if (request.Body is not null && request.BodyReader is not null)
         {
@@ -49,23 +83,16 @@ public sealed class FastCgiClient : IAsyncDisposable
                 FastCgiErrorKind.ParamTooLarge,
                 $"A FastCGI param encodes to {block.LargestPair} bytes; a name/value pair must fit one PARAMS record (at most {Protocol.FastCgiConstants.MaxContentLength} bytes) because the backend parses each record alone.");
         }
+    }
 
-        // A request already cancelled must not reach the backend (an idle connection's send could complete
-        // before anything looks at the token).
-        if (cancellationToken.IsCancellationRequested)
-        {
-            return Task.FromCanceled<FastCgiResponse>(cancellationToken);
-        }
-
-        // An idle connection is the common case: no async frame of our own around the exchange.
+    private FastCgiExchange NewExchange(FastCgiRequest request)
+    {
+        // An idle connection is the common case: no async frame of our own around the exchange. Otherwise the
+        // exchange waits for a connection handed back, or opens one, in its own frame.
         var hasBody = request.Body is not null || request.BodyReader is not null;
-        if (Pool.TryRentIdle(probeSocket: hasBody, out var idle))
-        {
-            return new FastCgiExchange(Pool, idle, Options, reused: true).RunAsync(request, cancellationToken);
-        }
-
-        // Otherwise the exchange waits for a connection handed back, or opens one, in its own frame.
-        return new FastCgiExchange(Pool, Options).RunAsync(request, cancellationToken);
+        return Pool.TryRentIdle(probeSocket: hasBody, out var idle)
+            ? new FastCgiExchange(Pool, idle, Options, reused: true)
+            : new FastCgiExchange(Pool, Options);
     }
 
     public ValueTask DisposeAsync() => _ownsPool ? Pool.DisposeAsync() : ValueTask.CompletedTask;

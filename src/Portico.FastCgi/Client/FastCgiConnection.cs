@@ -66,27 +66,43 @@ internal sealed class FastCgiConnection : IAsyncDisposable
 
     public static async Task<FastCgiConnection> ConnectAsync(FastCgiEndPoint endPoint, FastCgiConnector connector, TimeSpan timeout, TimeProvider timeProvider, CancellationToken cancellationToken, bool keepAlive = false)
     {
+        var (connection, failure) = await TryConnectAsync(endPoint, connector, timeout, timeProvider, cancellationToken, keepAlive).ConfigureAwait(false);
+        return connection ?? throw failure!;
+    }
+
+    /// <summary>Connects; a refusal or a connect timeout is returned as the <see cref="FastCgiException"/> to report,
+    /// not thrown (see <see cref="FastCgiConnector.TryConnectAsync"/>). The caller's cancellation throws.</summary>
+    public static async ValueTask<(FastCgiConnection? Connection, FastCgiException? Failure)> TryConnectAsync(FastCgiEndPoint endPoint, FastCgiConnector connector, TimeSpan timeout, TimeProvider timeProvider, CancellationToken cancellationToken, bool keepAlive = false)
+    {
         using var timeoutCts = new CancellationTokenSource(timeout, timeProvider);
         using var linked = cancellationToken.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeoutCts.Token) : null;
         try
         {
-            var socket = await connector.ConnectAsync(endPoint.ToSocketEndPoint(), linked?.Token ?? timeoutCts.Token).ConfigureAwait(false);
+            var (socket, refused) = await connector.TryConnectAsync(endPoint.ToSocketEndPoint(), linked?.Token ?? timeoutCts.Token).ConfigureAwait(false);
+            if (socket is null)
+            {
+                return (null, ConnectFailed(endPoint, refused!));
+            }
+
             if (keepAlive)
             {
                 socket.EnableKeepAlive();
             }
 
-            return new FastCgiConnection(socket, timeProvider.GetTimestamp(), timeProvider);
+            return (new FastCgiConnection(socket, timeProvider.GetTimestamp(), timeProvider), null);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new FastCgiException(FastCgiErrorKind.ConnectTimeout, $"Connecting to FastCGI backend {endPoint} timed out after {timeout}.");
+            return (null, new FastCgiException(FastCgiErrorKind.ConnectTimeout, $"Connecting to FastCGI backend {endPoint} timed out after {timeout}."));
         }
         catch (SocketException ex)
         {
-            throw new FastCgiException(FastCgiErrorKind.ConnectFailed, $"Connecting to FastCGI backend {endPoint} failed: {ex.Message}", ex);
+            return (null, ConnectFailed(endPoint, ex));
         }
     }
+
+    private static FastCgiException ConnectFailed(FastCgiEndPoint endPoint, SocketException cause) =>
+        new(FastCgiErrorKind.ConnectFailed, $"Connecting to FastCGI backend {endPoint} failed: {cause.Message}", cause);
 
     /// <summary>
     /// An idle connection must have nothing to read: readable-with-zero-bytes means the backend closed it,

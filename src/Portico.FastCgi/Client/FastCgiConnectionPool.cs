@@ -235,23 +235,31 @@ public sealed class FastCgiConnectionPool : IAsyncDisposable
         }
     }
 
-    /// <summary>Always opens a new connection (used for the one retry after a stale pooled one).</summary>
-    internal async ValueTask<(FastCgiConnection Connection, bool Reused)> RentNewAsync(TimeSpan? connectTimeout, CancellationToken cancellationToken, bool keepAlive = false)
+    /// <summary>Always opens a new connection (also the one retry after a stale pooled one); a refusal or a connect
+    /// timeout is returned, not thrown.</summary>
+    internal async ValueTask<(FastCgiConnection? Connection, FastCgiException? Failure)> TryRentNewAsync(TimeSpan? connectTimeout, CancellationToken cancellationToken, bool keepAlive = false)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
 
         // Counted from the start: requests that come while it connects must see it, or each would connect too.
         Interlocked.Increment(ref _open);
         Volatile.Write(ref _lastConnect, _options.TimeProvider.GetTimestamp());
-        FastCgiConnection connection;
+        FastCgiConnection? connection;
+        FastCgiException? failure;
         try
         {
-            connection = await FastCgiConnection.ConnectAsync(EndPoint, _options.Connector, connectTimeout ?? _options.ConnectTimeout, _options.TimeProvider, cancellationToken, keepAlive).ConfigureAwait(false);
+            (connection, failure) = await FastCgiConnection.TryConnectAsync(EndPoint, _options.Connector, connectTimeout ?? _options.ConnectTimeout, _options.TimeProvider, cancellationToken, keepAlive).ConfigureAwait(false);
         }
         catch
         {
             Interlocked.Decrement(ref _open);
             throw;
+        }
+
+        if (connection is null)
+        {
+            Interlocked.Decrement(ref _open);
+            return (null, failure);
         }
 
         Interlocked.Increment(ref _connectionsOpened);
@@ -267,7 +275,7 @@ public sealed class FastCgiConnectionPool : IAsyncDisposable
             }
         }
 
-        return (connection, false);
+        return (connection, null);
     }
 
     /// <summary>The first response head arrived on a new connection (or it failed): it no longer waits for a worker.</summary>

@@ -65,13 +65,31 @@ internal sealed class FastCgiExchange : IReadWaitGuard
     /// </summary>
     public bool FailedBeforeAnyExchange => !_bodyTouched && !_responseSeen;
 
+    /// <summary>The exchange, its failure thrown as a <see cref="FastCgiException"/>.</summary>
     public async Task<FastCgiResponse> RunAsync(FastCgiRequest request, CancellationToken cancellationToken)
+    {
+        var result = await TryRunAsync(request, cancellationToken).ConfigureAwait(false);
+        return result.Response ?? throw result.Failure!;
+    }
+
+    /// <summary>
+    /// The exchange, its failure (a refused connect, a timeout, a backend that closed, a response that is no FastCGI)
+    /// returned rather than thrown: a backend that is down fails every request, and each would otherwise pay for an
+    /// exception through every async frame up to the 502. A failure of the caller's body stream and the caller's
+    /// cancellation still throw, as the caller's own.
+    /// </summary>
+    public async Task<FastCgiResult> TryRunAsync(FastCgiRequest request, CancellationToken cancellationToken)
     {
         if (_connection is null)
         {
             // Taken here rather than by a caller's frame around this one: when the response comes, two async
             // frames resume (this one and the caller's), not three.
-            var (connection, reused) = await TakeConnectionAsync(cancellationToken).ConfigureAwait(false);
+            var (connection, reused, failure) = await TakeConnectionAsync(cancellationToken).ConfigureAwait(false);
+            if (connection is null)
+            {
+                return new FastCgiResult(failure!);
+            }
+
             Attach(connection, reused);
         }
 
@@ -166,7 +184,7 @@ internal sealed class FastCgiExchange : IReadWaitGuard
             var body = new FastCgiResponseBody(this, head, headerBlock.BodyStart, filled);
             head = null; // the body owns it now
             _pool.FirstResponseSeen(_connection);
-            return new FastCgiResponse(parsed.StatusCode, parsed.ReasonPhrase, parsed.Headers, body, this);
+            return new FastCgiResult(new FastCgiResponse(parsed.StatusCode, parsed.ReasonPhrase, parsed.Headers, body, this));
         }
         catch (Exception ex)
         {
@@ -194,13 +212,15 @@ internal sealed class FastCgiExchange : IReadWaitGuard
             {
                 // A pooled connection died while idle and the request was not consumed: retry once on a fresh
                 // connection, as nginx retries a cached keepalive connection that turned out to be closed.
-                var (fresh, _) = await _pool.RentNewAsync(_options.ConnectTimeout, cancellationToken, _options.SocketKeepAlive).ConfigureAwait(false);
-                return await new FastCgiExchange(_pool, fresh, _options).RunAsync(request, cancellationToken).ConfigureAwait(false);
+                var (fresh, refused) = await _pool.TryRentNewAsync(_options.ConnectTimeout, cancellationToken, _options.SocketKeepAlive).ConfigureAwait(false);
+                return fresh is null
+                    ? new FastCgiResult(refused!)
+                    : await new FastCgiExchange(_pool, fresh, _options).TryRunAsync(request, cancellationToken).ConfigureAwait(false);
             }
 
-            if (translated is not null)
+            if ((translated ?? ex) is FastCgiException failure)
             {
-                throw translated;
+                return new FastCgiResult(failure);
             }
 
             if (ex is OperationCanceledException && cancellationToken.IsCancellationRequested)
@@ -224,20 +244,21 @@ internal sealed class FastCgiExchange : IReadWaitGuard
 
     /// <summary>Waits for a connection another request hands back (see FastCgiConnectionPool.TryWaitForHandOff), or
     /// opens one.</summary>
-    private async ValueTask<(FastCgiConnection Connection, bool Reused)> TakeConnectionAsync(CancellationToken cancellationToken)
+    private async ValueTask<(FastCgiConnection? Connection, bool Reused, FastCgiException? Failure)> TakeConnectionAsync(CancellationToken cancellationToken)
     {
         if (_pool.TryWaitForHandOff(cancellationToken) is { } handOff)
         {
             var handedOff = FastCgiConnectionPool.TakeHandedOff(await handOff.WaitAsync().ConfigureAwait(false));
             if (handedOff is not null)
             {
-                return (handedOff, true);
+                return (handedOff, true, null);
             }
         }
 
         // A waiter cancelled while it waited is released to fail here, not to connect.
         cancellationToken.ThrowIfCancellationRequested();
-        return ((await _pool.RentNewAsync(_options.ConnectTimeout, cancellationToken, _options.SocketKeepAlive).ConfigureAwait(false)).Connection, false);
+        var (connection, failure) = await _pool.TryRentNewAsync(_options.ConnectTimeout, cancellationToken, _options.SocketKeepAlive).ConfigureAwait(false);
+        return (connection, false, failure);
     }
 
     /// <summary>Streams STDIN and its empty terminator. Never faults: a failure is recorded and wakes the reader.</summary>

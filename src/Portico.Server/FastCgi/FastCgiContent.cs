@@ -126,23 +126,38 @@ internal static class FastCgiContent
                 var attemptStart = tries == 1 ? started : time.GetTimestamp();
                 state.Upstream = peer.LogName;
                 state.HeaderRead = false;
+                // The backend's failures come back as values (TrySendAsync): while a backend is down every request
+                // fails, and a thrown failure cost each one several times a served request's CPU.
+                FastCgiException? failure;
                 try
                 {
-                    response = await new FastCgiClient(peer.PoolFor(ctx.Worker), fcgi.ClientOptions).SendAsync(request, aborted).ConfigureAwait(false);
+                    var result = await new FastCgiClient(peer.PoolFor(ctx.Worker), fcgi.ClientOptions).TrySendAsync(request, aborted).ConfigureAwait(false);
+                    (response, failure) = (result.Response, result.Failure);
                 }
                 catch (FastCgiException ex)
                 {
+                    // The request body's upload failed on the backend's side (still thrown: it ends in the body's frame).
+                    failure = ex;
+                }
+                catch
+                {
+                    group.Release(peer, failed: false);
+                    throw;
+                }
+
+                if (failure is not null)
+                {
                     group.Release(peer, failed: true);
-                    failStatus = ex.IsTimeout ? 504 : 502;
+                    failStatus = failure.IsTimeout ? 504 : 502;
                     log.Add(peer.Name, failStatus, time.GetElapsedTime(attemptStart).TotalSeconds);
-                    if (ex.Kind != FastCgiErrorKind.StderrCaught)
+                    if (failure.Kind != FastCgiErrorKind.StderrCaught)
                     {
                         // (A caught stderr line was logged as such; nginx adds nothing to it.)
-                        errorLog.Write(LogLevel.Error, ctx, Describe(ex, peer, headerPhase: true), peer.LogName);
+                        errorLog.Write(LogLevel.Error, ctx, Describe(failure, peer, headerPhase: true), peer.LogName);
                     }
 
-                    var sent = ex.Kind is not (FastCgiErrorKind.ConnectFailed or FastCgiErrorKind.ConnectTimeout);
-                    if (MayRetry(settings, Condition(ex.Kind), tries, maxTries, started, time)
+                    var sent = failure.Kind is not (FastCgiErrorKind.ConnectFailed or FastCgiErrorKind.ConnectTimeout);
+                    if (MayRetry(settings, Condition(failure.Kind), tries, maxTries, started, time)
                         && (!sent || (body.Replayable && (idempotent || settings.NextUpstream.HasFlag(FastCgiNextUpstream.NonIdempotent)))))
                     {
                         request.Body = settings.PassRequestBody ? body.OpenReader() : null;
@@ -152,14 +167,9 @@ internal static class FastCgiContent
                     peer = null;
                     break;
                 }
-                catch
-                {
-                    group.Release(peer, failed: false);
-                    throw;
-                }
 
                 state.HeaderRead = true;
-                var status = response.StatusCode;
+                var status = response!.StatusCode; // no failure: a response
                 var statusCondition = status switch
                 {
                     500 => FastCgiNextUpstream.Http500,

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 using Portico.FastCgi.Client;
 
 namespace Portico.Server.Transport;
@@ -24,10 +25,20 @@ internal sealed class LoopFastCgiConnector(EpollLoopGroup loops, int loop) : Fas
         }
     }
 
-    public override async ValueTask<FastCgiSocket> ConnectAsync(EndPoint target, CancellationToken cancellationToken) =>
-        new Connection(
-            await LoopSocket.ConnectAsync(target, loop >= 0 ? loops.Loops[loop] : loops.Pick(), cancellationToken).ConfigureAwait(false),
-            tcp: target is not System.Net.Sockets.UnixDomainSocketEndPoint);
+    public override async ValueTask<FastCgiSocket> ConnectAsync(EndPoint target, CancellationToken cancellationToken)
+    {
+        var (socket, failure) = await TryConnectAsync(target, cancellationToken).ConfigureAwait(false);
+        return socket ?? throw failure!;
+    }
+
+    // errno to SocketException without a throw: the refusal goes up to the 502 as a value.
+    public override async ValueTask<(FastCgiSocket? Socket, SocketException? Failure)> TryConnectAsync(EndPoint target, CancellationToken cancellationToken)
+    {
+        var (socket, errno) = await LoopSocket.TryConnectAsync(target, loop >= 0 ? loops.Loops[loop] : loops.Pick(), cancellationToken).ConfigureAwait(false);
+        return socket is null
+            ? (null, SocketErrors.Exception(errno))
+            : (new Connection(socket, tcp: target is not UnixDomainSocketEndPoint), null);
+    }
 
     private sealed class Connection(LoopSocket socket, bool tcp) : FastCgiSocket
     {

@@ -137,6 +137,41 @@ public sealed class LoopSocketTests
     }
 
     [Fact]
+    public async Task A_refused_connect_is_returned_as_its_errno_and_never_thrown()
+    {
+        // A backend that is down refuses every request's connect: the refusal travels as a value (to the 502).
+        var thrown = new List<Exception>();
+        var inThisFlow = new AsyncLocal<bool> { Value = true };
+        EventHandler<System.Runtime.ExceptionServices.FirstChanceExceptionEventArgs> record = (_, e) =>
+        {
+            if (inThisFlow.Value)
+            {
+                lock (thrown)
+                {
+                    thrown.Add(e.Exception);
+                }
+            }
+        };
+        AppDomain.CurrentDomain.FirstChanceException += record;
+        (LoopSocket? Socket, int Errno) tcp, unix;
+        try
+        {
+            tcp = await LoopSocket.TryConnectAsync(new IPEndPoint(IPAddress.Loopback, FreePort()), Loops.Next(), CancellationToken.None);
+            unix = await LoopSocket.TryConnectAsync(new UnixDomainSocketEndPoint("/nonexistent/php.sock"), Loops.Next(), CancellationToken.None);
+        }
+        finally
+        {
+            AppDomain.CurrentDomain.FirstChanceException -= record;
+        }
+
+        Assert.Null(tcp.Socket);
+        Assert.Equal(111, tcp.Errno);
+        Assert.Null(unix.Socket);
+        Assert.Equal(2, unix.Errno);
+        Assert.Empty(thrown);
+    }
+
+    [Fact]
     public async Task A_missing_unix_socket_is_reported_as_nginx_prints_it()
     {
         var error = await Assert.ThrowsAsync<ErrnoSocketException>(async () =>
