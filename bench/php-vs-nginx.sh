@@ -11,7 +11,9 @@
 # ACCESS_LOG=on gives both servers the default access log (combined format, unbuffered, one file each), as a stock
 # nginx.conf has; the default is off, to measure the FastCGI pass alone.
 # PAGE=multiwrite.php loads a 64 KiB page php-fpm writes in several parts (see php_site) instead of hello.php.
-# Usage: [ACCESS_LOG=on] [KEEPALIVE=4] [ROUNDS=3] [PIN=split] [WORKERS=1] [PAGE=hello.php] [PORTICO_BIN=path] bench/php-vs-nginx.sh [seconds] [php-fpm children] [wrk connections]
+# BACKEND=down starts no php-fpm: every request's connect is refused and both servers answer 502 (and log a
+# "connect() failed (111: Connection refused)" line each): the cost of an outage, when a proxy is busiest.
+# Usage: [ACCESS_LOG=on] [KEEPALIVE=4] [ROUNDS=3] [PIN=split] [WORKERS=1] [PAGE=hello.php] [BACKEND=down] [PORTICO_BIN=path] bench/php-vs-nginx.sh [seconds] [php-fpm children] [wrk connections]
 # Stop every other nginx/portico first: a leftover server on the same port (SO_REUSEPORT) takes part of the load.
 # keepalive must stay below the children count: each kept connection pins a php-fpm worker, and with
 # keepalive == children new connections queue behind idle pinned workers (both servers stall).
@@ -34,9 +36,12 @@ php_server_conf "$work" portico "$pport" "$fport" "$keepalive" > "$work/portico.
 
 server_cpus=0-1; load_cpus=0-1
 if [ "${PIN:-}" = split ]; then server_cpus=0; load_cpus=1; fi
-taskset -c "$server_cpus" "$fpm" --nodaemonize --fpm-config "$work/fpm.conf" $( [ "$(id -u)" = 0 ] && echo -R ) 2>/dev/null &
-echo $! > "$work/fpm-master.pid"
-sleep 1
+down=$( [ "${BACKEND:-up}" = down ] && echo 1 || echo 0 )
+if [ "$down" = 0 ]; then
+  taskset -c "$server_cpus" "$fpm" --nodaemonize --fpm-config "$work/fpm.conf" $( [ "$(id -u)" = 0 ] && echo -R ) 2>/dev/null &
+  echo $! > "$work/fpm-master.pid"
+  sleep 1
+fi
 
 # The servers' stdout is not the pipe measure() prints to: a server left running after a failure would hold it
 # open, and the read below would wait forever.
@@ -50,11 +55,13 @@ start() {
     taskset -c "$server_cpus" "$bin" -p "$work/portico/" -c "$work/portico.conf" >/dev/null 2>"$work/portico.stderr" &
   fi
   echo $! > "$work/$1-proc.pid"
-  for _ in $(seq 50); do curl -fsS "http://127.0.0.1:$2/hello.php" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  # Up: a 200. Down: any answer (the 502).
+  for _ in $(seq 50); do curl -sS $( [ "$down" = 0 ] && echo -f ) -o /dev/null "http://127.0.0.1:$2/hello.php" >/dev/null 2>&1 && return 0; sleep 0.1; done
   cat "$work/$1.stderr" "$work/$1-error.log" 2>/dev/null; exit 1
 }
-stop() { kill -QUIT "$(cat "$work/$1-proc.pid")" 2>/dev/null; wait "$(cat "$work/$1-proc.pid")" 2>/dev/null || true; rm -f "$work/$1-proc.pid"; sleep 0.3; }
-run() { taskset -c "$load_cpus" wrk -t"$threads" -c"$conns" -d"$1s" "http://127.0.0.1:$2/$page" | awk -v who="$3" '/Requests\/sec/ {print $2} /requests in/ {print $1 > "'"$work"'/requests"} /Non-2xx|Socket errors/ {print "  " who ":" $0 > "/dev/stderr"}'; }
+# Down, each round's error log (a line per request) is emptied: it would fill the disk over the rounds.
+stop() { kill -QUIT "$(cat "$work/$1-proc.pid")" 2>/dev/null; wait "$(cat "$work/$1-proc.pid")" 2>/dev/null || true; rm -f "$work/$1-proc.pid"; [ "$down" = 0 ] || : > "$work/$1-error.log"; sleep 0.3; }
+run() { taskset -c "$load_cpus" wrk -t"$threads" -c"$conns" -d"$1s" "http://127.0.0.1:$2/$page" | awk -v who="$3" -v down="$down" '/Requests\/sec/ {print $2} /requests in/ {print $1 > "'"$work"'/requests"} /Non-2xx|Socket errors/ && !(down && /Non-2xx/) {print "  " who ":" $0 > "/dev/stderr"}'; }
 # The server's CPU time, its worker processes included (nginx with a master).
 cpu_ticks() {
   local pid; pid=$(cat "$work/$1-proc.pid")
@@ -69,7 +76,7 @@ measure() {
 }
 
 rounds=${ROUNDS:-3}
-echo "php-fpm: $children static children; upstream keepalive $keepalive; worker_processes ${WORKERS:-1}; access_log ${ACCESS_LOG:-off}; wrk -t$threads -c$conns -d${secs}s; GET /$page; $rounds rounds; cpus: server+php-fpm $server_cpus, wrk $load_cpus"
+echo "php-fpm: $( [ "$down" = 1 ] && echo "DOWN (connects refused, every answer a 502)" || echo "$children static children" ); upstream keepalive $keepalive; worker_processes ${WORKERS:-1}; access_log ${ACCESS_LOG:-off}; wrk -t$threads -c$conns -d${secs}s; GET /$page; $rounds rounds; cpus: server+php-fpm $server_cpus, wrk $load_cpus"
 ratios=()
 for r in $(seq "$rounds"); do
   read -r n ncpu < <(measure nginx $nport); read -r p pcpu < <(measure portico $pport)

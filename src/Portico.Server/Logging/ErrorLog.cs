@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
 using Portico.Config;
@@ -119,18 +120,39 @@ internal sealed class ErrorLog
 
         // One entry is one line: a message with a newline (an exception text) would split it for
         // every line-based reader, so control characters are escaped (nginx never emits them).
-        for (var i = 0; i < sb.Length; i++)
+        var text = sb.ToString();
+        if (text.AsSpan().ContainsAny(s_controls))
         {
-            var c = sb[i];
+            text = EscapeControls(text);
+        }
+
+        var line = new byte[Encoding.UTF8.GetByteCount(text) + 1];
+        Encoding.UTF8.GetBytes(text, line);
+        line[^1] = (byte)'\n';
+        return line;
+    }
+
+    // C0 controls but the tab.
+    private static readonly SearchValues<char> s_controls = SearchValues.Create(
+        "\u0000\u0001\u0002\u0003\u0004\u0005\u0006\u0007\u0008\u000A\u000B\u000C\u000D\u000E\u000F" +
+        "\u0010\u0011\u0012\u0013\u0014\u0015\u0016\u0017\u0018\u0019\u001A\u001B\u001C\u001D\u001E\u001F");
+
+    private static string EscapeControls(string text)
+    {
+        var escaped = new StringBuilder(text.Length + 16);
+        foreach (var c in text)
+        {
             if (c < 0x20 && c != '\t')
             {
-                sb.Remove(i, 1).Insert(i, "\\x" + ((int)c).ToString("X2", CultureInfo.InvariantCulture));
-                i += 3;
+                escaped.Append("\\x").Append(((int)c).ToString("X2", CultureInfo.InvariantCulture));
+            }
+            else
+            {
+                escaped.Append(c);
             }
         }
 
-        sb.Append('\n');
-        return Encoding.UTF8.GetBytes(sb.ToString());
+        return escaped.ToString();
     }
 
     private string? VariableText(RequestContext ctx, string name)
