@@ -1,4 +1,3 @@
-using System.Text;
 using Microsoft.AspNetCore.Http;
 
 namespace Portico.Server.Phases;
@@ -52,8 +51,7 @@ internal static class SpecialResponse
             return;
         }
 
-        var page = StatusText.HasPage(code) ? StatusText.Page(code, ctx.Compiled?.ErrorPageSignature ?? ServerInfo.NameAndVersion) : "";
-        var body = Encoding.ASCII.GetBytes(page);
+        var body = StatusText.HasPage(code) ? StatusText.PageBytes(code, ctx.Compiled?.ErrorPageSignature ?? ServerInfo.NameAndVersion) : [];
         response.ContentType = "text/html";
         response.ContentLength = body.Length;
         if (!HttpMethods.IsHead(http.Request.Method) && body.Length > 0)

@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using System.Collections.Frozen;
+using System.Text;
 
 namespace Portico.Server.Phases;
 
@@ -61,6 +63,16 @@ internal static class StatusText
 
     /// <summary>True when nginx has a built-in page for the code (others get an empty body).</summary>
     public static bool HasPage(int code) => code >= 301 && s_reasons.ContainsKey(code) && code != 304;
+
+    // The pages as sent, per code and signature (server_tokens gives a handful): a 502 for every request while a
+    // backend is down built and encoded its page every time.
+    private static readonly ConcurrentDictionary<(int Code, string Signature), byte[]> s_pageBytes = new();
+
+    /// <summary><see cref="Page"/> in ASCII, made once per code and signature. Not to be written to.</summary>
+    public static byte[] PageBytes(int code, string signature) =>
+        s_pageBytes.TryGetValue((code, signature), out var bytes)
+            ? bytes
+            : s_pageBytes.GetOrAdd((code, signature), static key => Encoding.ASCII.GetBytes(Page(key.Code, key.Signature)));
 
     /// <summary>The built-in page, e.g. <c>&lt;html&gt;\r\n&lt;head&gt;&lt;title&gt;404 Not Found&lt;/title&gt;...</c>.</summary>
     public static string Page(int code, string signature)
