@@ -9,6 +9,7 @@ public sealed class FastCgiEndPoint : IEquatable<FastCgiEndPoint>
 {
     // Made once: parsing the address again for every connect showed in the cost of a 502 for a backend that is down.
     private EndPoint? _socketEndPoint;
+    private string? _text;
 
     private FastCgiEndPoint(string? host, int port, string? unixPath)
     {
@@ -77,7 +78,7 @@ public sealed class FastCgiEndPoint : IEquatable<FastCgiEndPoint>
 
     public override int GetHashCode() => HashCode.Combine(Host, Port, UnixSocketPath);
 
-    public override string ToString() =>
+    public override string ToString() => _text ??=
         UnixSocketPath is not null ? "unix:" + UnixSocketPath
         : Host!.Contains(':', StringComparison.Ordinal) ? $"[{Host}]:{Port}" : $"{Host}:{Port}";
 }

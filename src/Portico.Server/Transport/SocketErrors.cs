@@ -8,6 +8,20 @@ internal static class SocketErrors
 {
     public static SocketException Exception(int errno) => new ErrnoSocketException(errno, ToSocketError(errno));
 
+    // strerror(3) texts, looked up once per errno: a backend that is down refuses every request's connect.
+    private static readonly string?[] s_messages = new string?[256];
+
+    /// <summary>strerror(<paramref name="errno"/>), as nginx prints it ("Connection refused").</summary>
+    public static string Message(int errno)
+    {
+        if ((uint)errno >= (uint)s_messages.Length)
+        {
+            return Marshal.GetPInvokeErrorMessage(errno);
+        }
+
+        return s_messages[errno] ??= Marshal.GetPInvokeErrorMessage(errno);
+    }
+
     public static SocketError ToSocketError(int errno) => errno switch
     {
         LinuxSockets.EAGAIN => SocketError.WouldBlock,
@@ -37,7 +51,7 @@ internal static class SocketErrors
 /// <summary>A <see cref="SocketException"/> that keeps the errno and strerror text it came from: the error log
 /// prints them as nginx does ("connect() failed (111: Connection refused)"), and not every errno has a
 /// <see cref="SocketError"/> of its own (ENOENT from a Unix socket path).</summary>
-internal sealed class ErrnoSocketException(int errno, SocketError error) : SocketException((int)error, Marshal.GetPInvokeErrorMessage(errno))
+internal sealed class ErrnoSocketException(int errno, SocketError error) : SocketException((int)error, SocketErrors.Message(errno))
 {
     public int Errno { get; } = errno;
 }
