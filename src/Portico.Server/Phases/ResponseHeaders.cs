@@ -42,6 +42,7 @@ internal static class ResponseHeaders
         var settings = ctx.Compiled!;
         var headers = response.Headers;
         headers.Server = settings.ServerHeader;
+        KeepAlive(ctx, settings.Source, headers);
 
         // ngx_http_header_filter drops Last-Modified unless the status is 200, 206 or 304, and
         // the range filter offers Accept-Ranges only on 200: an error_page served from a file
@@ -77,6 +78,57 @@ internal static class ResponseHeaders
         }
 
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// The request's location decides whether its connection is kept (ngx_http_update_location_config): not with
+    /// <c>keepalive_timeout 0</c>, nor once the connection served <c>keepalive_requests</c> requests; Kestrel closes
+    /// the connection after a response that says <c>Connection: close</c>. A response on a connection that is kept
+    /// tells its timeout when <c>keepalive_timeout</c> has a second parameter (ngx_http_header_filter:
+    /// <c>Keep-Alive: timeout=N</c>). Kestrel has one idle timeout for every connection, the http level's.
+    /// </summary>
+    private static void KeepAlive(RequestContext ctx, LocationSettings settings, IHeaderDictionary headers)
+    {
+        if (settings.KeepaliveTimeout == TimeSpan.Zero || ctx.ConnectionRequests >= settings.KeepaliveRequests)
+        {
+            headers.Connection = "close";
+            return;
+        }
+
+        if (settings.KeepaliveHeaderTimeout is { } header && KeptAlive(ctx.Http.Request, headers))
+        {
+            headers["Keep-Alive"] = "timeout=" + ((long)header.TotalSeconds).ToString(CultureInfo.InvariantCulture);
+        }
+    }
+
+    // HTTP/1.1 unless either side says close; HTTP/1.0 only when the client asked for keep-alive (RFC 9112 9.3).
+    private static bool KeptAlive(HttpRequest request, IHeaderDictionary responseHeaders)
+    {
+        if (HasToken(responseHeaders.Connection, "close"))
+        {
+            return false;
+        }
+
+        var connection = request.Headers.Connection;
+        return HttpProtocol.IsHttp11(request.Protocol)
+            ? !HasToken(connection, "close")
+            : HttpProtocol.IsHttp10(request.Protocol) && HasToken(connection, "keep-alive");
+    }
+
+    private static bool HasToken(Microsoft.Extensions.Primitives.StringValues values, string token)
+    {
+        foreach (var value in values)
+        {
+            foreach (var part in (value ?? "").Split(','))
+            {
+                if (part.Trim().Equals(token, StringComparison.OrdinalIgnoreCase))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
     }
 
     /// <summary>

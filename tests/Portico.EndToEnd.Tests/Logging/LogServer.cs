@@ -169,5 +169,23 @@ internal sealed class KeepAliveClient : IDisposable
     public Task<RawResponse> GetAsync(string target, string host = "localhost", string headers = "", string method = "GET")
         => SendAsync($"{method} {target} HTTP/1.1\r\nHost: {host}\r\n{headers}\r\n", method == "HEAD");
 
+    /// <summary>True when the server closes the connection within <paramref name="patience"/> (nothing more arrives).</summary>
+    public async Task<bool> ClosedByServerAsync(TimeSpan patience)
+    {
+        using var cts = new CancellationTokenSource(patience);
+        try
+        {
+            return await _stream!.ReadAsync(new byte[1], cts.Token) == 0;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+        catch (IOException)
+        {
+            return true; // reset
+        }
+    }
+
     public void Dispose() => _client.Dispose();
 }

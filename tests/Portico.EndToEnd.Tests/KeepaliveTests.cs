@@ -1,0 +1,93 @@
+using Portico.EndToEnd.Tests.Logging;
+
+namespace Portico.EndToEnd.Tests;
+
+/// <summary>
+/// When a client connection is kept (https://nginx.org/en/docs/http/ngx_http_core_module.html#keepalive_timeout and
+/// #keepalive_requests): <c>keepalive_timeout 0</c> in a location closes the connection after its response, the
+/// <c>keepalive_requests</c>-th request is the connection's last, and a second <c>keepalive_timeout</c> parameter is
+/// sent as <c>Keep-Alive: timeout=N</c>. nginx and Portico side by side, same config.
+/// </summary>
+public sealed class KeepaliveTests : IDisposable
+{
+    private const string Http = """
+        http {
+            access_log off;
+            keepalive_timeout 75s 60s;
+            keepalive_requests 3;
+            server {
+                listen 127.0.0.1:{port};
+                root {root}/www;
+                location /once/ {
+                    keepalive_timeout 0;
+                }
+            }
+        }
+        """;
+
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan Quiet = TimeSpan.FromMilliseconds(500);
+
+    private readonly TempDir _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public async Task Connections_end_and_say_their_timeout_as_nginx_decides()
+    {
+        Directory.CreateDirectory(Path.Combine(_dir.Path, "www", "once"));
+        File.WriteAllText(Path.Combine(_dir.Path, "www", "a.txt"), "a");
+        File.WriteAllText(Path.Combine(_dir.Path, "www", "once", "b.txt"), "b");
+        var nginxPort = FreePort.Next();
+        var porticoPort = FreePort.Next();
+        var conf = _dir.Write("portico.conf", Expand(porticoPort));
+        await using var nginx = await NginxProcess.StartAsync(Path.Combine(_dir.Path, "nginx"), Expand(nginxPort), nginxPort);
+        await using var portico = PorticoProcess.Start(_dir.Path, "-p", _dir.Path + "/", "-c", conf);
+        await portico.WaitForPortAsync(porticoPort);
+
+        foreach (var (server, port) in new[] { ("nginx", nginxPort), ("portico", porticoPort) })
+        {
+            // keepalive_requests 3: the first two are kept, and say how long; the third is the last.
+            using (var client = await KeepAliveClient.ConnectAsync(port))
+            {
+                for (var i = 1; i <= 2; i++)
+                {
+                    var kept = await client.GetAsync("/a.txt");
+                    Assert.True(kept.Status == 200, $"{server} #{i}: {kept}");
+                    Assert.Equal("timeout=60", kept.Header("Keep-Alive"));
+                    Assert.NotEqual("close", kept.Header("Connection"));
+                }
+
+                var last = await client.GetAsync("/a.txt");
+                Assert.True(last.Status == 200, $"{server} #3: {last}");
+                Assert.Equal("close", last.Header("Connection"));
+                Assert.Null(last.Header("Keep-Alive"));
+                Assert.True(await client.ClosedByServerAsync(Patience), $"{server} kept the connection after keepalive_requests");
+            }
+
+            // keepalive_timeout 0 in a location: its response ends the connection.
+            using (var client = await KeepAliveClient.ConnectAsync(port))
+            {
+                var once = await client.GetAsync("/once/b.txt");
+                Assert.True(once.Status == 200, $"{server}: {once}");
+                Assert.Equal("close", once.Header("Connection"));
+                Assert.Null(once.Header("Keep-Alive"));
+                Assert.True(await client.ClosedByServerAsync(Patience), $"{server} kept the connection under keepalive_timeout 0");
+            }
+
+            // A client that asks to close gets no Keep-Alive header; one that does not is still kept after it.
+            using (var client = await KeepAliveClient.ConnectAsync(port))
+            {
+                var kept = await client.GetAsync("/a.txt");
+                Assert.Equal("timeout=60", kept.Header("Keep-Alive"));
+                Assert.False(await client.ClosedByServerAsync(Quiet), $"{server} closed a kept connection");
+                var closing = await client.GetAsync("/a.txt", headers: "Connection: close\r\n");
+                Assert.Null(closing.Header("Keep-Alive"));
+            }
+        }
+    }
+
+    private string Expand(int port) =>
+        Http.Replace("{port}", port.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal)
+            .Replace("{root}", _dir.Path, StringComparison.Ordinal);
+}
