@@ -143,16 +143,31 @@ public sealed partial class LogLoadTests
         using var stop = new CancellationTokenSource();
         var clients = Enumerable.Range(0, 10).Select(c => Task.Run(async () =>
         {
-            using var client = new TcpClient();
-            await client.ConnectAsync("127.0.0.1", server.Port);
-            var stream = client.GetStream();
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-            for (var i = 0; !stop.IsCancellationRequested; i++)
+            var client = new TcpClient();
+            try
             {
-                var target = $"/hello.txt?c={c}&i={i}";
-                await stream.WriteAsync(Encoding.ASCII.GetBytes($"GET {target} HTTP/1.1\r\nHost: x\r\n\r\n"), timeout.Token);
-                var response = await RawHttp.ReadResponseAsync(stream, false, timeout.Token);
-                answered.Add($"{target} {response.Status}");
+                await client.ConnectAsync("127.0.0.1", server.Port);
+                var stream = client.GetStream();
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+                for (var i = 0; !stop.IsCancellationRequested; i++)
+                {
+                    var target = $"/hello.txt?c={c}&i={i}";
+                    await stream.WriteAsync(Encoding.ASCII.GetBytes($"GET {target} HTTP/1.1\r\nHost: x\r\n\r\n"), timeout.Token);
+                    var response = await RawHttp.ReadResponseAsync(stream, false, timeout.Token);
+                    answered.Add($"{target} {response.Status}");
+                    if (response.Header("Connection") == "close")
+                    {
+                        // keepalive_requests (1000): the connection's last response; go on on a new one.
+                        client.Dispose();
+                        client = new TcpClient();
+                        await client.ConnectAsync("127.0.0.1", server.Port);
+                        stream = client.GetStream();
+                    }
+                }
+            }
+            finally
+            {
+                client.Dispose();
             }
         })).ToArray();
 
