@@ -149,6 +149,10 @@ public static class ConfigDump
 
                     sb.AppendLine();
                 }
+                else if (r is SetInstruction set)
+                {
+                    sb.Append(indent).Append("set $").Append(set.Name).Append(' ').Append(Quote(set.Value.Text)).AppendLine();
+                }
             }
         }
 

@@ -36,7 +36,7 @@ internal static class UnsupportedDirectives
         "debug_connection", "accept_mutex", "accept_mutex_delay", "worker_aio_requests", "ssl_engine",
         "google_perftools_profiles", "stream", "mail",
         // rewrite
-        "rewrite", "if", "set", "break", "rewrite_log", "uninitialized_variable_warn",
+        "rewrite", "if", "break", "rewrite_log", "uninitialized_variable_warn",
         // gzip
         "gzip", "gzip_vary", "gzip_proxied", "gzip_comp_level", "gzip_buffers", "gzip_http_version",
         "gzip_types", "gzip_min_length", "gzip_disable", "gzip_static", "gunzip",

@@ -44,3 +44,6 @@ internal sealed record CompiledHeader(string Name, CompiledValue Value, bool Alw
 internal abstract record CompiledRewrite;
 
 internal sealed record CompiledReturn(int Code, CompiledValue? Text) : CompiledRewrite;
+
+/// <summary><c>set $Name VALUE</c>: the value becomes <see cref="Name"/> (lower case) in the request's user variables.</summary>
+internal sealed record CompiledSet(string Name, CompiledValue Value) : CompiledRewrite;

@@ -3,8 +3,8 @@ using Microsoft.AspNetCore.Http;
 namespace Portico.Server.Phases;
 
 /// <summary>
-/// Runs a level's rewrite-module program. Today that is <c>return</c>
-/// (https://nginx.org/en/docs/http/ngx_http_rewrite_module.html#return).
+/// Runs a level's rewrite-module program in file order: <c>set</c> and <c>return</c>
+/// (https://nginx.org/en/docs/http/ngx_http_rewrite_module.html). A <c>return</c> ends it.
 /// </summary>
 internal static class Rewrites
 {
@@ -17,6 +17,11 @@ internal static class Rewrites
             {
                 case CompiledReturn ret:
                     return Return(ctx, ret);
+                case CompiledSet set:
+                    // Evaluated now: the Debian snippet's "set $path_info $fastcgi_path_info" keeps the path info
+                    // that try_files, a later phase, resets (nginx ticket 321).
+                    (ctx.UserVariables ??= new Dictionary<string, string>(StringComparer.Ordinal))[set.Name] = set.Value.Evaluate(ctx);
+                    break;
             }
         }
 

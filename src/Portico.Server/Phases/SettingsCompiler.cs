@@ -66,6 +66,9 @@ internal sealed class SettingsCompiler
                 case ReturnInstruction ret:
                     result.Add(new CompiledReturn(ret.Code, ret.Text is null ? null : Compile(ret.Text)));
                     break;
+                case SetInstruction set:
+                    result.Add(new CompiledSet(set.Name, Compile(set.Value)));
+                    break;
                 default:
                     throw new Portico.Config.ConfigException($"unsupported rewrite instruction {instruction.GetType().Name}", instruction.Where);
             }

@@ -70,6 +70,7 @@ public abstract class PhpSite : IAsyncLifetime
             var prefix = Path.Combine(Root, "nginx");
             Directory.CreateDirectory(prefix);
             File.Copy("/etc/nginx/fastcgi_params", Path.Combine(prefix, "fastcgi_params"));
+            File.Copy("/etc/nginx/fastcgi.conf", Path.Combine(prefix, "fastcgi.conf")); // Portico uses its shipped copy
             _nginx = await NginxProcess.StartAsync(prefix, Expand(Config, NginxPort), NginxPort);
         }
     }

@@ -38,6 +38,17 @@ public sealed class SideBySidePhpSite : NginxBesidePhpSite
                     fastcgi_pass php;
                 }
 
+                # Debian's snippets/fastcgi-php.conf: set keeps the path info that try_files resets (nginx ticket 321).
+                location ~ ^/deb/.+\.php(/|$) {
+                    fastcgi_split_path_info ^/deb(/.+?\.php)(/.*)$;
+                    try_files $fastcgi_script_name =404;
+                    set $path_info $fastcgi_path_info;
+                    fastcgi_param PATH_INFO $path_info;
+                    fastcgi_index index.php;
+                    include fastcgi.conf;
+                    fastcgi_pass php;
+                }
+
                 location ~ ^/intercept/(.+\.php)$ {
                     fastcgi_intercept_errors on;
                     error_page 404 /errors/404.html;
@@ -110,6 +121,9 @@ public sealed class SideBySidePhpTests(SideBySidePhpSite site) : IClassFixture<S
     [InlineData("/safe/pathinfo.php/some/extra")]
     [InlineData("/safe/pathinfo.php/a%0Ab")]
     [InlineData("/safe/missing.php")]
+    [InlineData("/deb/pathinfo.php/some/extra")]
+    [InlineData("/deb/missing.php/x")]
+    [InlineData("/deb/pathinfo.php")]
     [InlineData("/2024/01/hello-world/")]
     [InlineData("/?p=1")]
     [InlineData("/wp/style.css")]
@@ -163,6 +177,7 @@ public sealed class SideBySidePhpTests(SideBySidePhpSite site) : IClassFixture<S
     [InlineData("/server.php?x=1&y=2", "")]
     [InlineData("/split/server.php/a/b", "")]
     [InlineData("/safe/server.php/a/b", "")]
+    [InlineData("/deb/server.php/a/b", "")]
     [InlineData("/server.php", "X-Forwarded-For: 10.1.1.1\r\nX_Dropped: 1\r\nCookie: a=1; b=2\r\nAccept: text/html\r\n")]
     [InlineData("/noheaders/server.php", "X-Forwarded-For: 10.1.1.1\r\nCookie: a=1; b=2\r\nAccept: text/html\r\n")]
     public async Task Same_cgi_params_as_nginx(string target, string headers)
@@ -292,6 +307,16 @@ public sealed class SideBySidePhpTests(SideBySidePhpSite site) : IClassFixture<S
         foreach (var name in names)
         {
             Assert.True(nginx.Header(name) == portico.Header(name), $"{name}: nginx \"{nginx.Header(name)}\", portico \"{portico.Header(name)}\"");
+        }
+    }
+
+    [PhpFpmFact(NginxProcess.Binary)]
+    public async Task Set_keeps_the_path_info_try_files_resets_on_both_servers()
+    {
+        foreach (var port in new[] { site.NginxPort, site.Port })
+        {
+            Assert.Equal("/a/b", Vars(await RawHttp.GetAsync(port, "/deb/server.php/a/b"))["PATH_INFO"]);
+            Assert.Equal("", Vars(await RawHttp.GetAsync(port, "/safe/server.php/a/b"))["PATH_INFO"]);
         }
     }
 
