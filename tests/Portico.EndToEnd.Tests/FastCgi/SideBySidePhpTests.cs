@@ -49,6 +49,12 @@ public sealed class SideBySidePhpSite : NginxBesidePhpSite
                     fastcgi_pass php;
                 }
 
+                # The snippet itself, as Debian's default site includes it.
+                location ~ ^/server\.php/ {
+                    include /etc/nginx/snippets/fastcgi-php.conf;
+                    fastcgi_pass php;
+                }
+
                 location ~ ^/intercept/(.+\.php)$ {
                     fastcgi_intercept_errors on;
                     error_page 404 /errors/404.html;
@@ -178,6 +184,7 @@ public sealed class SideBySidePhpTests(SideBySidePhpSite site) : IClassFixture<S
     [InlineData("/split/server.php/a/b", "")]
     [InlineData("/safe/server.php/a/b", "")]
     [InlineData("/deb/server.php/a/b", "")]
+    [InlineData("/server.php/a/b", "")]
     [InlineData("/server.php", "X-Forwarded-For: 10.1.1.1\r\nX_Dropped: 1\r\nCookie: a=1; b=2\r\nAccept: text/html\r\n")]
     [InlineData("/noheaders/server.php", "X-Forwarded-For: 10.1.1.1\r\nCookie: a=1; b=2\r\nAccept: text/html\r\n")]
     public async Task Same_cgi_params_as_nginx(string target, string headers)
@@ -316,6 +323,7 @@ public sealed class SideBySidePhpTests(SideBySidePhpSite site) : IClassFixture<S
         foreach (var port in new[] { site.NginxPort, site.Port })
         {
             Assert.Equal("/a/b", Vars(await RawHttp.GetAsync(port, "/deb/server.php/a/b"))["PATH_INFO"]);
+            Assert.Equal("/a/b", Vars(await RawHttp.GetAsync(port, "/server.php/a/b"))["PATH_INFO"]);
             Assert.Equal("", Vars(await RawHttp.GetAsync(port, "/safe/server.php/a/b"))["PATH_INFO"]);
         }
     }
