@@ -41,7 +41,11 @@ internal static class FastCgiContent
     public static async Task<PhaseOutcome> HandleAsync(RequestContext ctx, RuntimeConfig snapshot, RuntimeLocation location)
     {
         var runtime = snapshot.FastCgi;
-        var fcgi = runtime.Get(ctx.Settings.FastCgi);
+        var fcgi = location.FastCgi;
+        if (fcgi is null || !ReferenceEquals(fcgi.Source, ctx.Settings.FastCgi))
+        {
+            fcgi = location.FastCgi = runtime.Get(ctx.Settings.FastCgi);
+        }
         var settings = fcgi.Source;
         var http = ctx.Http;
         // fastcgi_ignore_client_abort on: the backend's request runs to its end whatever the client does.

@@ -58,4 +58,8 @@ internal sealed class RuntimeLocation
     public CompiledSettings Settings { get; }
 
     public IReadOnlyList<CompiledRewrite> Rewrites { get; }
+
+    /// <summary>This location's compiled FastCGI settings, kept by the content handler after its first request (one
+    /// dictionary lookup fewer on every PHP request). A location belongs to one config snapshot, as they do.</summary>
+    public FastCgi.CompiledFastCgi? FastCgi { get; set; }
 }

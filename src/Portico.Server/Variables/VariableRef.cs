@@ -179,8 +179,10 @@ internal readonly struct VariableRef
             case VariableKind.ServerProtocol: return Protocol(http.Request.Protocol);
             case VariableKind.DocumentRoot: return DocumentRoot(ctx);
             case VariableKind.RequestFilename: return RequestFilename(ctx);
-            case VariableKind.ContentType: return Header(http.Request.Headers, "Content-Type");
-            case VariableKind.ContentLength: return Header(http.Request.Headers, "Content-Length");
+            // Kestrel's typed property: a field read, not a lookup by name (a param of every PHP request). Content-Length
+            // has only a parsed one; the variable is the header as sent.
+            case VariableKind.ContentType: return First(http.Request.Headers.ContentType);
+            case VariableKind.ContentLength: return First(http.Request.Headers["Content-Length"]);
             case VariableKind.NginxVersion: return Version;
             case VariableKind.RequestId: return RequestId(ctx);
             case VariableKind.HttpHeader: return RequestHeader(http.Request.Headers, Arg!);
@@ -319,8 +321,7 @@ internal readonly struct VariableRef
         return string.Concat(req.Method, " ", ctx.RequestUri, " ", Protocol(req.Protocol));
     }
 
-    private static string? Header(IHeaderDictionary headers, string name)
-        => headers.TryGetValue(name, out var values) && values.Count > 0 ? values[0] ?? "" : null;
+    private static string? First(Microsoft.Extensions.Primitives.StringValues values) => values.Count > 0 ? values[0] ?? "" : null;
 
     private static string? RequestHeader(IHeaderDictionary headers, string name)
     {
