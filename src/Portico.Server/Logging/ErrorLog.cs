@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Globalization;
 using System.Text;
 using Portico.Config;
@@ -80,80 +79,75 @@ internal sealed class ErrorLog
 
     internal byte[] Format(LogLevel level, RequestContext? ctx, string message, string? upstream)
     {
-        var sb = new StringBuilder(256);
-        sb.Append(_clock.Now().ErrorLogTime);
-        sb.Append(" [").Append(s_levels[(int)level]).Append("] ");
-        sb.Append(Environment.ProcessId.ToString(CultureInfo.InvariantCulture)).Append('#')
-          .Append(Environment.CurrentManagedThreadId.ToString(CultureInfo.InvariantCulture)).Append(": ");
-        if (ctx is not null)
+        // Written as UTF-8 in one pass: every 404 of a missing file and every 502 of a backend that is down logs a line.
+        var line = new LogLineWriter(stackalloc byte[512]);
+        try
         {
-            sb.Append('*').Append(ctx.ConnectionSerial.ToString(CultureInfo.InvariantCulture)).Append(' ');
-        }
+            line.Append(_clock.Now().ErrorLogTimeUtf8);
+            line.Append(" ["u8);
+            line.Append(s_levelsUtf8[(int)level]);
+            line.Append("] "u8);
+            line.Append(s_pid);
+            line.Append((byte)'#');
+            line.Append(Environment.CurrentManagedThreadId);
+            line.Append(": "u8);
+            if (ctx is not null)
+            {
+                line.Append((byte)'*');
+                line.Append(ctx.ConnectionSerial);
+                line.Append((byte)' ');
+            }
 
-        sb.Append(message);
-        if (ctx is not null)
+            line.Append(message);
+            if (ctx is not null)
+            {
+                var http = ctx.Http;
+                line.Append(", client: "u8);
+                line.Append(VariableText(ctx, "remote_addr") ?? "");
+                line.Append(", server: "u8);
+                line.Append(ctx.Server.PrimaryName);
+                if (VariableText(ctx, "request") is { } request)
+                {
+                    line.Append(", request: \""u8);
+                    line.Append(request);
+                    line.Append((byte)'"');
+                }
+
+                if (upstream is not null)
+                {
+                    line.Append(", upstream: \""u8);
+                    line.Append(upstream);
+                    line.Append((byte)'"');
+                }
+
+                // nginx prints the Host header as sent (not $host), and the referrer when there is one.
+                if (http.Request.Headers.Host is { Count: > 0 } host)
+                {
+                    line.Append(", host: \""u8);
+                    line.Append(host[0] ?? "");
+                    line.Append((byte)'"');
+                }
+
+                if (http.Request.Headers.Referer is { Count: > 0 } referer)
+                {
+                    line.Append(", referrer: \""u8);
+                    line.Append(referer[0] ?? "");
+                    line.Append((byte)'"');
+                }
+            }
+
+            line.Append((byte)'\n');
+            return line.ToArray();
+        }
+        finally
         {
-            var http = ctx.Http;
-            sb.Append(", client: ").Append(VariableText(ctx, "remote_addr"));
-            sb.Append(", server: ").Append(ctx.Server.PrimaryName);
-            if (VariableText(ctx, "request") is { } request)
-            {
-                sb.Append(", request: \"").Append(request).Append('"');
-            }
-
-            if (upstream is not null)
-            {
-                sb.Append(", upstream: \"").Append(upstream).Append('"');
-            }
-
-            // nginx prints the Host header as sent (not $host), and the referrer when there is one.
-            if (http.Request.Headers.Host is { Count: > 0 } host)
-            {
-                sb.Append(", host: \"").Append(host[0]).Append('"');
-            }
-
-            if (http.Request.Headers.Referer is { Count: > 0 } referer)
-            {
-                sb.Append(", referrer: \"").Append(referer[0]).Append('"');
-            }
+            line.Dispose();
         }
-
-        // One entry is one line: a message with a newline (an exception text) would split it for
-        // every line-based reader, so control characters are escaped (nginx never emits them).
-        var text = sb.ToString();
-        if (text.AsSpan().ContainsAny(s_controls))
-        {
-            text = EscapeControls(text);
-        }
-
-        var line = new byte[Encoding.UTF8.GetByteCount(text) + 1];
-        Encoding.UTF8.GetBytes(text, line);
-        line[^1] = (byte)'\n';
-        return line;
     }
 
-    // C0 controls but the tab.
-    private static readonly SearchValues<char> s_controls = SearchValues.Create(
-        "\u0000\u0001\u0002\u0003\u0004\u0005\u0006\u0007\u0008\u000A\u000B\u000C\u000D\u000E\u000F" +
-        "\u0010\u0011\u0012\u0013\u0014\u0015\u0016\u0017\u0018\u0019\u001A\u001B\u001C\u001D\u001E\u001F");
+    private static readonly byte[][] s_levelsUtf8 = [.. s_levels.Select(Encoding.ASCII.GetBytes)];
 
-    private static string EscapeControls(string text)
-    {
-        var escaped = new StringBuilder(text.Length + 16);
-        foreach (var c in text)
-        {
-            if (c < 0x20 && c != '\t')
-            {
-                escaped.Append("\\x").Append(((int)c).ToString("X2", CultureInfo.InvariantCulture));
-            }
-            else
-            {
-                escaped.Append(c);
-            }
-        }
-
-        return escaped.ToString();
-    }
+    private static readonly byte[] s_pid = Encoding.ASCII.GetBytes(Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
 
     private string? VariableText(RequestContext ctx, string name)
     {
