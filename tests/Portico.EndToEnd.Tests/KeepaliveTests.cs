@@ -38,14 +38,8 @@ public sealed class KeepaliveTests : IDisposable
         Directory.CreateDirectory(Path.Combine(_dir.Path, "www", "once"));
         File.WriteAllText(Path.Combine(_dir.Path, "www", "a.txt"), "a");
         File.WriteAllText(Path.Combine(_dir.Path, "www", "once", "b.txt"), "b");
-        var nginxPort = FreePort.Next();
-        var porticoPort = FreePort.Next();
-        var conf = _dir.Write("portico.conf", Expand(porticoPort));
-        await using var nginx = await NginxProcess.StartAsync(Path.Combine(_dir.Path, "nginx"), Expand(nginxPort), nginxPort);
-        await using var portico = PorticoProcess.Start(_dir.Path, "-p", _dir.Path + "/", "-c", conf);
-        await portico.WaitForPortAsync(porticoPort);
-
-        foreach (var (server, port) in new[] { ("nginx", nginxPort), ("portico", porticoPort) })
+        await using var servers = await NginxBesidePortico.StartAsync(_dir, Http);
+        foreach (var (server, port) in servers.Servers)
         {
             // keepalive_requests 3: the first two are kept, and say how long; the third is the last.
             using (var client = await KeepAliveClient.ConnectAsync(port))
@@ -86,8 +80,4 @@ public sealed class KeepaliveTests : IDisposable
             }
         }
     }
-
-    private string Expand(int port) =>
-        Http.Replace("{port}", port.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal)
-            .Replace("{root}", _dir.Path, StringComparison.Ordinal);
 }

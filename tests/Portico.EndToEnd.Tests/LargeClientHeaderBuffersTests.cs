@@ -32,24 +32,15 @@ public sealed class LargeClientHeaderBuffersTests : IDisposable
     public async Task A_request_line_is_served_when_it_fits_one_buffer_and_refused_with_414_when_not(int length, string status)
     {
         Directory.CreateDirectory(Path.Combine(_dir.Path, "www"));
-        var nginxPort = FreePort.Next();
-        var porticoPort = FreePort.Next();
-        var conf = _dir.Write("portico.conf", Expand(porticoPort));
-        await using var nginx = await NginxProcess.StartAsync(Path.Combine(_dir.Path, "nginx"), Expand(nginxPort), nginxPort);
-        await using var portico = PorticoProcess.Start(_dir.Path, "-p", _dir.Path + "/", "-c", conf);
-        await portico.WaitForPortAsync(porticoPort);
+        await using var servers = await NginxBesidePortico.StartAsync(_dir, Http);
 
         var target = "/" + new string('a', length);
-        foreach (var (server, port) in new[] { ("nginx", nginxPort), ("portico", porticoPort) })
+        foreach (var (server, port) in servers.Servers)
         {
             var head = await StatusLineAsync(port, $"GET {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
             Assert.True(head.StartsWith("HTTP/1.1 " + status, StringComparison.Ordinal), $"{server}: {head}");
         }
     }
-
-    private string Expand(int port) =>
-        Http.Replace("{port}", port.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal)
-            .Replace("{root}", _dir.Path, StringComparison.Ordinal);
 
     private static async Task<string> StatusLineAsync(int port, string request)
     {

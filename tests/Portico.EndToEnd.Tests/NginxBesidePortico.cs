@@ -1,0 +1,59 @@
+using System.Globalization;
+
+namespace Portico.EndToEnd.Tests;
+
+/// <summary>
+/// nginx and Portico started on one config (an <c>http</c> block with <c>{port}</c> and <c>{root}</c>), each on a port
+/// of its own, root the test's directory: for tests that compare the two side by side.
+/// </summary>
+internal sealed class NginxBesidePortico : IAsyncDisposable
+{
+    private NginxProcess? _nginx;
+    private PorticoProcess? _portico;
+
+    private NginxBesidePortico()
+    {
+    }
+
+    public int NginxPort { get; private init; }
+
+    public int PorticoPort { get; private init; }
+
+    /// <summary>Both servers, named as test messages name them.</summary>
+    public IEnumerable<(string Server, int Port)> Servers => [("nginx", NginxPort), ("portico", PorticoPort)];
+
+    public static async Task<NginxBesidePortico> StartAsync(TempDir dir, string http)
+    {
+        var servers = new NginxBesidePortico { NginxPort = FreePort.Next(), PorticoPort = FreePort.Next() };
+        try
+        {
+            var conf = dir.Write("portico.conf", Expand(http, dir, servers.PorticoPort));
+            servers._nginx = await NginxProcess.StartAsync(Path.Combine(dir.Path, "nginx"), Expand(http, dir, servers.NginxPort), servers.NginxPort);
+            servers._portico = PorticoProcess.Start(dir.Path, "-p", dir.Path + "/", "-c", conf);
+            await servers._portico.WaitForPortAsync(servers.PorticoPort);
+            return servers;
+        }
+        catch
+        {
+            await servers.DisposeAsync();
+            throw;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_portico is not null)
+        {
+            await _portico.DisposeAsync();
+        }
+
+        if (_nginx is not null)
+        {
+            await _nginx.DisposeAsync();
+        }
+    }
+
+    private static string Expand(string http, TempDir dir, int port) =>
+        http.Replace("{port}", port.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)
+            .Replace("{root}", dir.Path, StringComparison.Ordinal);
+}
