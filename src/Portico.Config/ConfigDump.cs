@@ -197,6 +197,7 @@ public static class ConfigDump
         yield return new("large_client_header_buffers", $"{s.LargeClientHeaderBuffersCount} {Num(s.LargeClientHeaderBufferSize)}");
         yield return new("keepalive_timeout", Time(s.KeepaliveTimeout) + (s.KeepaliveHeaderTimeout is { } h ? " " + Time(h) : ""));
         yield return new("keepalive_requests", Num(s.KeepaliveRequests));
+        yield return new("keepalive_time", Time(s.KeepaliveTime));
         yield return new("send_timeout", Time(s.SendTimeout));
         yield return new("client_header_timeout", Time(s.ClientHeaderTimeout));
         yield return new("client_body_timeout", Time(s.ClientBodyTimeout));

@@ -25,6 +25,17 @@ public sealed class KeepaliveTests : IDisposable
         }
         """;
 
+    private const string AgedHttp = """
+        http {
+            access_log off;
+            keepalive_time 1s;
+            server {
+                listen 127.0.0.1:{port};
+                root {root}/www;
+            }
+        }
+        """;
+
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan Quiet = TimeSpan.FromMilliseconds(500);
 
@@ -78,6 +89,25 @@ public sealed class KeepaliveTests : IDisposable
                 var closing = await client.GetAsync("/a.txt", headers: "Connection: close\r\n");
                 Assert.Null(closing.Header("Keep-Alive"));
             }
+        }
+    }
+
+    [Fact]
+    public async Task A_connection_older_than_keepalive_time_ends_after_its_next_request()
+    {
+        Directory.CreateDirectory(Path.Combine(_dir.Path, "www"));
+        File.WriteAllText(Path.Combine(_dir.Path, "www", "a.txt"), "a");
+        await using var servers = await NginxBesidePortico.StartAsync(_dir, AgedHttp);
+        foreach (var (server, port) in servers.Servers)
+        {
+            using var client = await KeepAliveClient.ConnectAsync(port);
+            var young = await client.GetAsync("/a.txt");
+            Assert.True(young.Status == 200 && young.Header("Connection") != "close", $"{server}: {young}");
+            await Task.Delay(TimeSpan.FromMilliseconds(1500));
+            var old = await client.GetAsync("/a.txt");
+            Assert.True(old.Status == 200, $"{server}: {old}");
+            Assert.Equal("close", old.Header("Connection"));
+            Assert.True(await client.ClosedByServerAsync(Patience), $"{server} kept a connection older than keepalive_time");
         }
     }
 }

@@ -54,6 +54,7 @@ internal static class HttpCoreDirectives
             ctx.Set(d, s => s with { KeepaliveTimeout = timeout, KeepaliveHeaderTimeout = header });
         }),
         new("keepalive_requests", All3, Arity.Take1, (ctx, d) => { int v = Values.NumberArg(d); ctx.Set(d, s => s with { KeepaliveRequests = v }); }),
+        new("keepalive_time", All3, Arity.Take1, (ctx, d) => { TimeSpan v = Values.TimeArg(d); ctx.Set(d, s => s with { KeepaliveTime = v }); }),
         new("send_timeout", All3, Arity.Take1, (ctx, d) => { TimeSpan v = Values.TimeArg(d); ctx.Set(d, s => s with { SendTimeout = v }); }),
         new("client_header_timeout", DirectiveContext.HttpServer, Arity.Take1, (ctx, d) => { TimeSpan v = Values.TimeArg(d); ctx.Set(d, s => s with { ClientHeaderTimeout = v }); }),
         new("client_body_timeout", All3, Arity.Take1, (ctx, d) => { TimeSpan v = Values.TimeArg(d); ctx.Set(d, s => s with { ClientBodyTimeout = v }); }),

@@ -26,7 +26,7 @@ internal static class UnsupportedDirectives
         "ssl_stapling_responder", "ssl_verify_depth", "add_before_body", "add_after_body", "ancient_browser",
         "modern_browser", "valid_referers", "referer_hash_bucket_size", "referer_hash_max_size",
         "map_hash_bucket_size", "map_hash_max_size", "geoip_country", "geoip_city", "slice", "zone",
-        "random", "keepalive_time", "send_lowat", "connection_pool_size", "request_pool_size",
+        "random", "send_lowat", "connection_pool_size", "request_pool_size",
         "client_body_in_file_only", "uwsgi_read_timeout", "uwsgi_buffers", "scgi_read_timeout",
         "grpc_set_header", "grpc_read_timeout", "memcached_read_timeout", "internal_redirect",
         "worker_rlimit_core", "http3", "quic_retry",

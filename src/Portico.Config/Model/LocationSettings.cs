@@ -81,6 +81,9 @@ public sealed record LocationSettings
     /// <summary><c>keepalive_requests</c>. Default 1000.</summary>
     public int KeepaliveRequests { get; init; } = 1000;
 
+    /// <summary><c>keepalive_time</c>: a connection older than this is closed after the request at hand. Default 1h.</summary>
+    public TimeSpan KeepaliveTime { get; init; } = TimeSpan.FromHours(1);
+
     // --- responses ---
 
     public IReadOnlyList<ErrorPageConfig> ErrorPages { get; init; } = [];

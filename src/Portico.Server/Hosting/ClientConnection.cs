@@ -35,6 +35,9 @@ internal sealed class ClientConnection
 
     public long Serial { get; }
 
+    /// <summary>When the connection was accepted (Stopwatch ticks), for <c>keepalive_time</c>.</summary>
+    public long OpenedTimestamp { get; } = Transport.LoopClock.GetTimestamp();
+
     /// <summary>The connection's ends, with their text formatted once for all its requests.</summary>
     public ConnectionAddresses Addresses { get; }
 

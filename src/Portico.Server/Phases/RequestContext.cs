@@ -25,6 +25,9 @@ internal sealed class RequestContext
 
     public HttpContext Http { get; }
 
+    /// <summary>When the request's connection was accepted (Stopwatch ticks); the request's own start when unknown.</summary>
+    public long ConnectionTimestamp { get; init; }
+
     /// <summary>The connection's ends and their text, formatted once per connection (from Kestrel's when not given).</summary>
     public Hosting.ConnectionAddresses Addresses
     {

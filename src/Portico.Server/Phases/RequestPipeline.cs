@@ -40,6 +40,7 @@ internal sealed class RequestPipeline
         {
             Addresses = addresses,
             Worker = connection?.Worker ?? -1,
+            ConnectionTimestamp = connection?.OpenedTimestamp ?? 0,
             HalfClose = connection?.HalfClose,
             Method = http.Request.Method,
             RequestUri = http.Features.FindRequired<IHttpRequestFeature>().RawTarget,

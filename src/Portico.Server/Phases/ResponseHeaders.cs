@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -82,14 +83,17 @@ internal static class ResponseHeaders
 
     /// <summary>
     /// The request's location decides whether its connection is kept (ngx_http_update_location_config): not with
-    /// <c>keepalive_timeout 0</c>, nor once the connection served <c>keepalive_requests</c> requests; Kestrel closes
-    /// the connection after a response that says <c>Connection: close</c>. A response on a connection that is kept
-    /// tells its timeout when <c>keepalive_timeout</c> has a second parameter (ngx_http_header_filter:
-    /// <c>Keep-Alive: timeout=N</c>). Kestrel has one idle timeout for every connection, the http level's.
+    /// <c>keepalive_timeout 0</c>, nor once the connection served <c>keepalive_requests</c> requests, nor once it is
+    /// older than <c>keepalive_time</c>; Kestrel closes the connection after a response that says
+    /// <c>Connection: close</c>. A response on a connection that is kept tells its timeout when
+    /// <c>keepalive_timeout</c> has a second parameter (ngx_http_header_filter: <c>Keep-Alive: timeout=N</c>).
+    /// Kestrel has one idle timeout for every connection, the http level's.
     /// </summary>
     private static void KeepAlive(RequestContext ctx, LocationSettings settings, IHeaderDictionary headers)
     {
-        if (settings.KeepaliveTimeout == TimeSpan.Zero || ctx.ConnectionRequests >= settings.KeepaliveRequests)
+        if (settings.KeepaliveTimeout == TimeSpan.Zero
+            || ctx.ConnectionRequests >= settings.KeepaliveRequests
+            || (ctx.ConnectionTimestamp != 0 && Stopwatch.GetElapsedTime(ctx.ConnectionTimestamp, Transport.LoopClock.GetTimestamp()) > settings.KeepaliveTime))
         {
             headers.Connection = "close";
             return;
