@@ -46,6 +46,7 @@ internal static class FastCgiContent
         {
             fcgi = location.FastCgi = runtime.Get(ctx.Settings.FastCgi);
         }
+
         var settings = fcgi.Source;
         var http = ctx.Http;
         // fastcgi_ignore_client_abort on: the backend's request runs to its end whatever the client does.
