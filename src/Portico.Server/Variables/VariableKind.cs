@@ -52,4 +52,7 @@ internal enum VariableKind : byte
     Cookie,
     Capture,
     Declared,
+
+    /// <summary>A name given to <c>set</c>: its value, or empty before any <c>set</c> of it ran.</summary>
+    SetVariable,
 }

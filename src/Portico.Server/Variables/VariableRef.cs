@@ -111,6 +111,12 @@ internal readonly struct VariableRef
             return true;
         }
 
+        if (scope.IsSet(lower))
+        {
+            variable = new VariableRef(VariableKind.SetVariable, lower, lower, 0);
+            return true;
+        }
+
         // Handler-provided families are read from UserVariables under their full name.
         if (scope.IsDeclared(lower)
             || lower.StartsWith("upstream_http_", StringComparison.Ordinal)
@@ -214,6 +220,15 @@ internal readonly struct VariableRef
                 }
 
                 return ctx.NamedCaptures is { } named && named.TryGetValue(Arg!, out var c) ? c : null;
+            case VariableKind.SetVariable:
+                // ngx_http_rewrite_var: read before any set of it ran, the value is empty (nginx also warns), not
+                // "not found": an access log shows "", not "-". A named capture of the same name sets it too.
+                if (ctx.UserVariables is { } sets && sets.TryGetValue(Arg!, out var assigned))
+                {
+                    return assigned;
+                }
+
+                return ctx.NamedCaptures is { } captures && captures.TryGetValue(Arg!, out var captured) ? captured : "";
             default:
                 throw new UnreachableException();
         }

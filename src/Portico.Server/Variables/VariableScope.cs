@@ -29,19 +29,24 @@ internal sealed class VariableScope
 
     private readonly FrozenSet<string> _names;
 
-    private VariableScope(TimeProvider time, FrozenSet<string> names)
+    // The names given to set: read before any set ran, such a variable is empty, not "not found".
+    private readonly FrozenSet<string> _setNames;
+
+    private VariableScope(TimeProvider time, FrozenSet<string> names, FrozenSet<string> setNames)
     {
         Clock = new VariableClock(time);
         _names = names;
+        _setNames = setNames;
     }
 
-    private VariableScope(VariableClock clock, FrozenSet<string> names)
+    private VariableScope(VariableClock clock, FrozenSet<string> names, FrozenSet<string> setNames)
     {
         Clock = clock;
         _names = names;
+        _setNames = setNames;
     }
 
-    public static VariableScope Default { get; } = new(TimeProvider.System, HandlerVariables.ToFrozenSet(StringComparer.Ordinal));
+    public static VariableScope Default { get; } = new(TimeProvider.System, HandlerVariables.ToFrozenSet(StringComparer.Ordinal), FrozenSet<string>.Empty);
 
     /// <summary>Time source and per-second caches of the time variables.</summary>
     public VariableClock Clock { get; }
@@ -49,25 +54,32 @@ internal sealed class VariableScope
     public TimeProvider TimeProvider => Clock.Time;
 
     /// <summary>A scope whose time variables read <paramref name="time"/> (tests, and the host's injected clock).</summary>
-    public VariableScope WithTimeProvider(TimeProvider time) => new(time, _names);
+    public VariableScope WithTimeProvider(TimeProvider time) => new(time, _names, _setNames);
 
     /// <summary>Adds the names of <c>(?&lt;name&gt;...)</c> groups of config regexes.</summary>
-    public VariableScope WithNamedCaptures(IEnumerable<string> names) => WithNames(names);
+    public VariableScope WithNamedCaptures(IEnumerable<string> names) => new(Clock, Union(_names, names), _setNames);
 
-    /// <summary>Adds names declared with <c>set $name</c> or by a handler; read from <c>RequestContext.UserVariables</c>.</summary>
-    public VariableScope WithUserVariables(IEnumerable<string> names) => WithNames(names);
-
-    private VariableScope WithNames(IEnumerable<string> names)
+    /// <summary>Adds names declared with <c>set $name</c>; read from <c>RequestContext.UserVariables</c>.</summary>
+    public VariableScope WithUserVariables(IEnumerable<string> names)
     {
-        var set = new HashSet<string>(_names, StringComparer.Ordinal);
+        var list = names.ToList();
+        return new(Clock, Union(_names, list), Union(_setNames, list));
+    }
+
+    private static FrozenSet<string> Union(FrozenSet<string> known, IEnumerable<string> names)
+    {
+        var set = new HashSet<string>(known, StringComparer.Ordinal);
         foreach (var n in names)
         {
             set.Add(n.ToLowerInvariant());
         }
 
-        return new VariableScope(Clock, set.ToFrozenSet(StringComparer.Ordinal));
+        return set.ToFrozenSet(StringComparer.Ordinal);
     }
 
     /// <summary>True when <paramref name="lowerName"/> is a declared capture, <c>set</c> or handler variable.</summary>
     public bool IsDeclared(string lowerName) => _names.Contains(lowerName);
+
+    /// <summary>True when <paramref name="lowerName"/> was given to <c>set</c> somewhere in the config.</summary>
+    public bool IsSet(string lowerName) => _setNames.Contains(lowerName);
 }

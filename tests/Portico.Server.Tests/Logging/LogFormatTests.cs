@@ -171,4 +171,18 @@ public sealed class LogFormatTests
         ctx.UserVariables = new Dictionary<string, string> { ["upstream_addr"] = "127.0.0.1:9000", ["upstream_response_time"] = "0.010", ["upstream_http_x_y"] = "z" };
         Assert.Equal("127.0.0.1:9000 0.010 z\n", format.Format(ctx));
     }
+
+    [Fact]
+    public void A_set_variable_that_no_set_gave_a_value_is_empty_and_a_handler_variable_is_not_found()
+    {
+        // nginx side by side, by hand: '[$only_elsewhere] [$upstream_addr]' logs "[] [-]" for a request that ran no
+        // set of it and reached no upstream (ngx_http_rewrite_var gives the empty value, with a warning).
+        var scope = s_scope.WithUserVariables(["only_elsewhere"]);
+        var format = CompiledLogFormat.Compile(new LogFormatConfig("t", LogEscape.Default, new ConfigValue("[$only_elsewhere] [$upstream_addr]", TestRequests.Where)), scope);
+        Assert.Equal("[] [-]\n", format.Format(TestRequests.Get()));
+
+        var set = TestRequests.Get();
+        set.UserVariables = new Dictionary<string, string>(StringComparer.Ordinal) { ["only_elsewhere"] = "x" };
+        Assert.Equal("[x] [-]\n", format.Format(set));
+    }
 }
