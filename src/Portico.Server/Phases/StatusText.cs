@@ -70,9 +70,7 @@ internal static class StatusText
 
     /// <summary><see cref="Page"/> in ASCII, made once per code and signature. Not to be written to.</summary>
     public static byte[] PageBytes(int code, string signature) =>
-        s_pageBytes.TryGetValue((code, signature), out var bytes)
-            ? bytes
-            : s_pageBytes.GetOrAdd((code, signature), static key => Encoding.ASCII.GetBytes(Page(key.Code, key.Signature)));
+        s_pageBytes.GetOrAdd((code, signature), static key => Encoding.ASCII.GetBytes(Page(key.Code, key.Signature)));
 
     /// <summary>The built-in page, e.g. <c>&lt;html&gt;\r\n&lt;head&gt;&lt;title&gt;404 Not Found&lt;/title&gt;...</c>.</summary>
     public static string Page(int code, string signature)
