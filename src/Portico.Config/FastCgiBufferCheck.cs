@@ -5,14 +5,11 @@ namespace Portico.Config;
 /// <summary>
 /// The buffer settings nginx checks when it merges a level's fastcgi configuration into the next
 /// (ngx_http_fastcgi_merge_loc_conf), with its messages, reported where nginx reports them: at the http block's
-/// closing brace, for each server then its locations in order. Portico streams responses and writes no FastCGI temp
-/// file, so these sizes tune nothing; a config nginx refuses is refused all the same.
+/// closing brace, for each server then its locations in order. Of these sizes only fastcgi_max_temp_file_size tunes
+/// anything in Portico (see ResponseSpill); a config nginx refuses is refused all the same.
 /// </summary>
 internal static class FastCgiBufferCheck
 {
-    // nginx's fastcgi_max_temp_file_size default.
-    private const long DefaultMaxTempFileSize = 1024L * 1024 * 1024;
-
     public static void CheckAll(IReadOnlyList<LocationConfig> locations, SourceLocation where)
     {
         foreach (LocationConfig location in locations)
@@ -47,7 +44,7 @@ internal static class FastCgiBufferCheck
             throw new ConfigException("\"fastcgi_temp_file_write_size\" must be equal to or greater than the maximum of the value of \"fastcgi_buffer_size\" and one of the \"fastcgi_buffers\"", where);
         }
 
-        long max = f.MaxTempFileSize ?? DefaultMaxTempFileSize;
+        long max = f.MaxTempFileSizeOrDefault;
         if (max != 0 && max < size)
         {
             throw new ConfigException("\"fastcgi_max_temp_file_size\" must be equal to zero to disable temporary files usage or must be equal to or greater than the maximum of the value of \"fastcgi_buffer_size\" and one of the \"fastcgi_buffers\"", where);

@@ -33,6 +33,7 @@ internal static class FastCgiDump
         yield return new("fastcgi_busy_buffers_size", f.BusyBuffersSize is long busy ? ConfigDump.Num(busy) : "(default)");
         yield return new("fastcgi_temp_file_write_size", f.TempFileWriteSize is long write ? ConfigDump.Num(write) : "(default)");
         yield return new("fastcgi_max_temp_file_size", f.MaxTempFileSize is long max ? ConfigDump.Num(max) : "(default)");
+        yield return new("fastcgi_temp_path", f.TempPath ?? "(system temporary directory)");
         yield return new("fastcgi_next_upstream", NextUpstream(f.NextUpstream));
         yield return new("fastcgi_next_upstream_tries", ConfigDump.Num(f.NextUpstreamTries));
         yield return new("fastcgi_next_upstream_timeout", ConfigDump.Time(f.NextUpstreamTimeout));

@@ -54,6 +54,8 @@ public static class PhpScripts
             """);
         // 64 KiB that php-fpm writes to its socket in several writes of about 8 KiB (its FastCGI output buffer), as it
         // does for any page under Debian's php.ini (output_buffering = 4096).
+        // ?mb=N mebibytes of "0123456789abcdef" repeated, in 64 KiB writes: more than any socket buffer holds.
+        Write(root, "huge.php", """<?php $line = str_repeat('0123456789abcdef', 4096); $n = 16 * (int)($_GET['mb'] ?? 1); for ($i = 0; $i < $n; $i++) { echo $line; }""");
         Write(root, "multiwrite.php", """<?php for ($i = 0; $i < 16; $i++) { echo str_repeat('y', 4096); }""");
         // fastcgi_catch_stderr "boom": the first writes to stderr before any output (the header is not complete yet),
         // the second after its header and some of its body went out.

@@ -49,18 +49,31 @@ internal static class FastCgiDirectives
         new("fastcgi_next_upstream_timeout", All3, Arity.Take1, (ctx, d) => { TimeSpan v = Values.TimeArg(d); Set(ctx, d, f => f with { NextUpstreamTimeout = v }); }),
         new("client_body_temp_path", All3, Arity.Take1234, (ctx, d) =>
         {
-            for (int i = 1; i < d.Args.Count; i++)
-            {
-                if (Values.Int(d.Args[i]) is not > 0)
-                {
-                    throw BindContext.Error(d, $"invalid value \"{d.Args[i]}\"");
-                }
-            }
-
-            string path = ctx.FullPath(d.Args[0]);
+            string path = TempPath(ctx, d);
             ctx.Set(d, s => s with { ClientBodyTempPath = path });
         }),
+        new("fastcgi_temp_path", All3, Arity.Take1234, (ctx, d) =>
+        {
+            string path = TempPath(ctx, d);
+            Set(ctx, d, f => f with { TempPath = path });
+        }),
     ];
+
+    /// <summary>A <c>*_temp_path PATH [LEVEL1 [LEVEL2 [LEVEL3]]]</c> directive's directory, made absolute from the
+    /// prefix; the levels are checked as numbers (Portico's temp files have no name once open, so it has no use for
+    /// nginx's hashed subdirectories).</summary>
+    private static string TempPath(BindContext ctx, ConfigDirective d)
+    {
+        for (int i = 1; i < d.Args.Count; i++)
+        {
+            if (Values.Int(d.Args[i]) is not > 0)
+            {
+                throw BindContext.Error(d, $"invalid value \"{d.Args[i]}\"");
+            }
+        }
+
+        return ctx.FullPath(d.Args[0]);
+    }
 
     private static void Set(BindContext ctx, ConfigDirective d, Func<FastCgiSettings, FastCgiSettings> change) =>
         ctx.Set(d, s => s with { FastCgi = change(s.FastCgi) });

@@ -76,7 +76,7 @@ internal static class UnsupportedDirectives
         "ssi_types", "etag_types", "fastcgi_bind", "fastcgi_limit_rate",
         "fastcgi_no_cache", "fastcgi_cache_bypass",
         "fastcgi_cache", "fastcgi_cache_path", "fastcgi_cache_key",
-        "fastcgi_cache_valid", "fastcgi_temp_path", "fastcgi_store",
+        "fastcgi_cache_valid", "fastcgi_store",
     }.ToFrozenSet(StringComparer.Ordinal);
 
     public static bool Contains(string name) => s_names.Contains(name);

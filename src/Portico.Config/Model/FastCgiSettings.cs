@@ -71,12 +71,23 @@ public sealed record FastCgiSettings
     public long? BusyBuffersSize { get; init; }
 
     /// <summary><c>fastcgi_temp_file_write_size</c>; null: as <see cref="BusyBuffersSize"/>. Checked as nginx checks it;
-    /// Portico writes no FastCGI response to a temp file.</summary>
+    /// Portico writes its temp file as the backend's output comes, so it sizes nothing.</summary>
     public long? TempFileWriteSize { get; init; }
 
-    /// <summary><c>fastcgi_max_temp_file_size</c>; null: 1024m. Checked as nginx checks it; Portico writes no FastCGI
-    /// response to a temp file (as nginx with 0).</summary>
+    /// <summary><c>fastcgi_max_temp_file_size</c>; null: 1024m (<see cref="MaxTempFileSizeOrDefault"/>). With
+    /// buffering on, how much of a response a client is slower to take than the backend gives may wait in a temp
+    /// file, so the backend is free at once; 0: none (the backend waits for the client).</summary>
     public long? MaxTempFileSize { get; init; }
+
+    /// <summary><see cref="MaxTempFileSize"/>, its default applied.</summary>
+    public long MaxTempFileSizeOrDefault => MaxTempFileSize ?? DefaultMaxTempFileSize;
+
+    /// <summary>nginx's default <c>fastcgi_max_temp_file_size</c>, 1024m.</summary>
+    public const long DefaultMaxTempFileSize = 1024L * 1024 * 1024;
+
+    /// <summary><c>fastcgi_temp_path</c> (absolute), where a buffered response's temp file goes; null: the system's
+    /// temporary directory. Levels are accepted and checked, not used: the file has no name once open.</summary>
+    public string? TempPath { get; init; }
 
     /// <summary><c>fastcgi_buffer_size</c>. Default 4k.</summary>
     public long BufferSize { get; init; } = 4096;

@@ -209,6 +209,7 @@ internal static class FastCgiContent
             }
 
             var failed = false;
+            var released = false;
             try
             {
                 var outcome = await SendResponseAsync(ctx, fcgi, response, state, errorLog, aborted).ConfigureAwait(false);
@@ -220,6 +221,24 @@ internal static class FastCgiContent
                     // it, on the path of every response (nginx too sends the last buffer before it finalizes the
                     // upstream). The upstream's time stops first: it is the backend's, not the client's send.
                     log.Complete(time);
+                    if (state.Spill is { } spill)
+                    {
+                        // A slow client: the backend's connection and its place in the group go back now, and the
+                        // client gets the rest from the temp file at its own pace.
+                        released = true;
+                        await response.DisposeAsync().ConfigureAwait(false);
+                        group.Release(peer!, failed);
+                        await using (spill.ConfigureAwait(false))
+                        {
+                            await spill.DrainedAsync().ConfigureAwait(false);
+                            ctx.BodyBytesSent += spill.Sent;
+                            if (spill.ClientGone)
+                            {
+                                return outcome;
+                            }
+                        }
+                    }
+
                     await http.Response.CompleteAsync().ConfigureAwait(false);
                 }
 
@@ -227,8 +246,12 @@ internal static class FastCgiContent
             }
             finally
             {
-                await response.DisposeAsync().ConfigureAwait(false);
-                group.Release(peer!, failed);
+                if (!released)
+                {
+                    await response.DisposeAsync().ConfigureAwait(false);
+                    group.Release(peer!, failed);
+                }
+
                 log.Complete(time);
             }
         }
@@ -383,6 +406,8 @@ internal static class FastCgiContent
         var unflushed = 0;
         var headSent = false;
         long sent = 0;
+        ResponseSpill? spill = null;
+        var spillRefused = false;
         try
         {
             while (true)
@@ -391,12 +416,21 @@ internal static class FastCgiContent
                 try
                 {
                     var pending = response.Body.ReadAsync(buffer.AsMemory(0, CopyChunk), aborted);
-                    if (!pending.IsCompleted && (unflushed > 0 || !headSent))
+                    if (spill is null && !pending.IsCompleted && (unflushed > 0 || !headSent))
                     {
                         // The backend is pausing: give the client what it has so far.
-                        var flushed = await writer.FlushAsync(aborted).ConfigureAwait(false);
+#pragma warning disable CA2012 // one of the two branches consumes the flush: the spill's drain, or the await
+                        var flush = writer.FlushAsync(aborted);
                         unflushed = 0;
                         headSent = true;
+                        if (buffering && !flush.IsCompleted && (spill = StartSpill(ctx, fcgi, writer, flush, errorLog, aborted, ref spillRefused)) is not null)
+                        {
+                            read = await pending.ConfigureAwait(false);
+                            goto Received;
+                        }
+
+                        var flushed = await flush.ConfigureAwait(false);
+#pragma warning restore CA2012
                         if (flushed.IsCompleted || flushed.IsCanceled)
                         {
                             if (!ignoreClientAbort)
@@ -411,6 +445,7 @@ internal static class FastCgiContent
                     }
 
                     read = await pending.ConfigureAwait(false);
+                Received:;
                 }
                 catch (FastCgiException ex)
                 {
@@ -431,6 +466,14 @@ internal static class FastCgiContent
                 if (read == 0)
                 {
                     state.BodyEnded = true;
+                    if (spill is not null)
+                    {
+                        // The rest goes to the client from the file, after the backend is released (HandleAsync).
+                        spill.EndOfResponse();
+                        state.Spill = spill;
+                        spill = null;
+                    }
+
                     break;
                 }
 
@@ -449,14 +492,39 @@ internal static class FastCgiContent
                     }
                 }
 
+                if (spill is not null)
+                {
+                    buffer.AsSpan().Overlaps(chunk, out var offset);
+                    if (!await spill.AppendAsync(buffer.AsMemory(offset, chunk.Length)).ConfigureAwait(false))
+                    {
+                        // The client went away while the file was sent to it.
+                        if (!ignoreClientAbort)
+                        {
+                            return PhaseOutcome.Done;
+                        }
+
+                        discard = true;
+                    }
+
+                    continue;
+                }
+
                 writer.Write(chunk);
                 sent += chunk.Length;
                 unflushed += chunk.Length;
                 if (!buffering || unflushed >= FlushThreshold)
                 {
-                    var flushed = await writer.FlushAsync(aborted).ConfigureAwait(false);
+#pragma warning disable CA2012 // as above: the spill's drain or the await consumes the flush
+                    var flush = writer.FlushAsync(aborted);
                     unflushed = 0;
                     headSent = true;
+                    if (buffering && !flush.IsCompleted && (spill = StartSpill(ctx, fcgi, writer, flush, errorLog, aborted, ref spillRefused)) is not null)
+                    {
+                        continue;
+                    }
+
+                    var flushed = await flush.ConfigureAwait(false);
+#pragma warning restore CA2012
                     if (flushed.IsCompleted || flushed.IsCanceled)
                     {
                         if (!ignoreClientAbort)
@@ -471,11 +539,44 @@ internal static class FastCgiContent
         }
         finally
         {
+            if (spill is not null)
+            {
+                // Ended early (the client gone, the backend failed): the file goes with the response.
+                await spill.DisposeAsync().ConfigureAwait(false);
+                sent += spill.Sent;
+            }
+
             ArrayPool<byte>.Shared.Return(buffer);
             ctx.BodyBytesSent += sent;
         }
 
         return PhaseOutcome.Done;
+    }
+
+    /// <summary>
+    /// A flush found the client's socket full while buffering is on: the rest of the backend's output goes to a temp
+    /// file (<see cref="ResponseSpill"/>) that follows <paramref name="pendingFlush"/> to the client, so the backend is
+    /// not held by a slow client. Null when no file may be used (<c>fastcgi_max_temp_file_size 0</c>) or none could be
+    /// made (logged once per request, as nginx's <c>[crit]</c>); the caller then waits for the flush, as before.
+    /// </summary>
+    private static ResponseSpill? StartSpill(RequestContext ctx, CompiledFastCgi fcgi, System.IO.Pipelines.PipeWriter writer, ValueTask<System.IO.Pipelines.FlushResult> pendingFlush, Logging.ErrorLog errorLog, CancellationToken aborted, ref bool refused)
+    {
+        var settings = fcgi.Source;
+        if (refused || settings.MaxTempFileSizeOrDefault == 0)
+        {
+            return null;
+        }
+
+        var spill = ResponseSpill.TryCreate(settings.TempPath ?? Path.GetTempPath(), settings.MaxTempFileSizeOrDefault, out var failure);
+        if (spill is null)
+        {
+            refused = true;
+            errorLog.Write(LogLevel.Crit, ctx, failure + " while reading upstream");
+            return null;
+        }
+
+        spill.Start(writer, pendingFlush, aborted);
+        return spill;
     }
 
     /// <summary>What cuts the backend's request short: nothing with fastcgi_ignore_client_abort on; on Portico's
@@ -604,6 +705,9 @@ internal static class FastCgiContent
 
         /// <summary>The backend's output was read to its end (whatever part of it went to the client).</summary>
         public bool BodyEnded { get; set; }
+
+        /// <summary>The end of the backend's output that waits in a temp file for a slow client.</summary>
+        public ResponseSpill? Spill { get; set; }
 
         public void Write(string line) =>
             errorLog.Write(
