@@ -45,6 +45,9 @@ internal sealed class ResponseSpill : IAsyncDisposable
     /// <summary>The temp file's path (unlinked once open, on Unix).</summary>
     public string Path { get; }
 
+    /// <summary>The open temp file (its size and mode, for tests: it has no name to look it up by).</summary>
+    internal SafeFileHandle FileHandle => _file;
+
     /// <summary>Set when the client went away, or a flush to it failed, while the file was sent.</summary>
     public bool ClientGone { get; private set; }
 
