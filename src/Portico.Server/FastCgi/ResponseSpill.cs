@@ -30,6 +30,8 @@ internal sealed class ResponseSpill : IAsyncDisposable
     private long _written;          // the end of the backend's bytes in the file
     private long _taken;            // the end of what the drain has read from the file
     private bool _ended;            // no more appends: the backend's output ended, or the spill is being disposed
+    private bool _responseEnded;    // the backend's output ended (EndOfResponse): the drain sends the rest
+    private PipeWriter? _client;
     private TaskCompletionSource? _dataWaiter;
     private TaskCompletionSource? _roomWaiter;
     private Task _drain = Task.CompletedTask;
@@ -98,8 +100,11 @@ internal sealed class ResponseSpill : IAsyncDisposable
 
     /// <summary>Starts sending the file to the client once <paramref name="pendingFlush"/> (the flush that found the
     /// client's socket full) is done.</summary>
-    public void Start(PipeWriter client, ValueTask<FlushResult> pendingFlush, CancellationToken aborted) =>
+    public void Start(PipeWriter client, ValueTask<FlushResult> pendingFlush, CancellationToken aborted)
+    {
+        _client = client;
         _drain = DrainAsync(client, pendingFlush, aborted);
+    }
 
     /// <summary>
     /// Appends the backend's bytes; waits while the file holds <c>fastcgi_max_temp_file_size</c> bytes the client has
@@ -159,7 +164,11 @@ internal sealed class ResponseSpill : IAsyncDisposable
     }
 
     /// <summary>The backend's output is all in the file: the drain ends once it has sent it.</summary>
-    public void EndOfResponse() => Stop();
+    public void EndOfResponse()
+    {
+        _responseEnded = true;
+        Stop();
+    }
 
     /// <summary>Waits until everything in the file went to the client, or the client is gone.</summary>
     public Task DrainedAsync() => _drain;
@@ -167,6 +176,13 @@ internal sealed class ResponseSpill : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Stop();
+        if (!_responseEnded)
+        {
+            // Ended early (the backend failed, the request was cut): a flush still waiting on the client must not
+            // hold the request's end; the drain takes the cancelled flush as the client's end.
+            _client?.CancelPendingFlush();
+        }
+
         try
         {
             await _drain.ConfigureAwait(false);
