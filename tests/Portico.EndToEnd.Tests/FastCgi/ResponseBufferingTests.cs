@@ -58,12 +58,15 @@ public sealed class ResponseBufferingTests(OneWorkerPhpSite site) : IClassFixtur
     // grows up to net.ipv4.tcp_rmem's maximum, 6 MiB by default, 32 MiB on some machines).
     private const int Mebibytes = 64;
 
-    [PhpFpmFact(NginxProcess.Binary)]
-    public async Task A_client_that_reads_nothing_does_not_hold_the_php_worker()
+    /// <summary>HTTP/1.0 (the end is the close) and HTTP/1.1 (chunked; the last chunk follows the file's content).</summary>
+    [PhpFpmTheory(NginxProcess.Binary)]
+    [InlineData("1.0")]
+    [InlineData("1.1")]
+    public async Task A_client_that_reads_nothing_does_not_hold_the_php_worker(string version)
     {
         foreach (var (server, port) in Servers())
         {
-            using var stalled = await StalledClient.SendAsync(port, $"/huge.php?mb={Mebibytes}");
+            using var stalled = await StalledClient.SendAsync(port, $"/huge.php?mb={Mebibytes}", version);
 
             // The one worker answers this only once the server has taken all of the first response from it.
             Assert.Equal("Hello from PHP\n", await GetAsync(port, "/hello.php").WaitAsync(TimeSpan.FromSeconds(15)));
@@ -181,7 +184,7 @@ public sealed class ResponseBufferingTests(OneWorkerPhpSite site) : IClassFixtur
         }
     }
 
-    /// <summary>An HTTP/1.0 client with a small receive buffer that sends its request, waits until the response has begun,
+    /// <summary>An HTTP client with a small receive buffer that sends its request, waits until the response has begun,
     /// and reads nothing until told.</summary>
     private sealed class StalledClient : IDisposable
     {
@@ -189,11 +192,11 @@ public sealed class ResponseBufferingTests(OneWorkerPhpSite site) : IClassFixtur
 
         private StalledClient(Socket socket) => _socket = socket;
 
-        public static async Task<StalledClient> SendAsync(int port, string target)
+        public static async Task<StalledClient> SendAsync(int port, string target, string version = "1.0")
         {
             var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 4096 };
             await socket.ConnectAsync(System.Net.IPAddress.Loopback, port);
-            await socket.SendAsync(Encoding.ASCII.GetBytes($"GET {target} HTTP/1.0\r\nHost: localhost\r\n\r\n"));
+            await socket.SendAsync(Encoding.ASCII.GetBytes($"GET {target} HTTP/{version}\r\nHost: localhost\r\nConnection: close\r\n\r\n"));
 
             // The response has begun (a look, nothing taken): php-fpm's worker is on this request now.
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
@@ -201,7 +204,7 @@ public sealed class ResponseBufferingTests(OneWorkerPhpSite site) : IClassFixtur
             return new StalledClient(socket);
         }
 
-        /// <summary>Reads to the end (HTTP/1.0: the server closes after the response); the head and the body.</summary>
+        /// <summary>Reads to the end (the request said Connection: close); the head and the body, de-chunked.</summary>
         public async Task<(string Head, byte[] Body)> ReadResponseAsync()
         {
             using var all = new MemoryStream();
@@ -216,7 +219,33 @@ public sealed class ResponseBufferingTests(OneWorkerPhpSite site) : IClassFixtur
             var bytes = all.ToArray();
             var end = bytes.AsSpan().IndexOf("\r\n\r\n"u8);
             Assert.True(end > 0, "no response head");
-            return (Encoding.ASCII.GetString(bytes, 0, end), bytes[(end + 4)..]);
+            var head = Encoding.ASCII.GetString(bytes, 0, end);
+            var body = bytes[(end + 4)..];
+            return (head, head.Contains("\r\nTransfer-Encoding: chunked", StringComparison.OrdinalIgnoreCase) ? Dechunk(body) : body);
+        }
+
+        /// <summary>A chunked body's data; fails unless it ends with the last chunk (RFC 9112 section 7.1).</summary>
+        private static byte[] Dechunk(byte[] body)
+        {
+            using var data = new MemoryStream();
+            var at = 0;
+            while (true)
+            {
+                var line = body.AsSpan(at).IndexOf("\r\n"u8);
+                Assert.True(line > 0, $"a chunk size line at {at}");
+                var size = int.Parse(Encoding.ASCII.GetString(body, at, line), NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+                at += line + 2;
+                if (size == 0)
+                {
+                    Assert.True(body.AsSpan(at).SequenceEqual("\r\n"u8), "the body does not end with the last chunk");
+                    return data.ToArray();
+                }
+
+                data.Write(body, at, size);
+                at += size;
+                Assert.True(body.AsSpan(at).StartsWith("\r\n"u8), $"no CRLF after the chunk at {at}");
+                at += 2;
+            }
         }
 
         public void Dispose() => _socket.Dispose();
