@@ -225,15 +225,23 @@ internal static class FastCgiContent
                     {
                         // A slow client: the backend's connection and its place in the group go back now, and the
                         // client gets the rest from the temp file at its own pace.
-                        released = true;
-                        await response.DisposeAsync().ConfigureAwait(false);
-                        group.Release(peer!, failed);
                         await using (spill.ConfigureAwait(false))
                         {
+                            try
+                            {
+                                await response.DisposeAsync().ConfigureAwait(false);
+                            }
+                            finally
+                            {
+                                group.Release(peer!, failed);
+                                released = true;
+                            }
+
                             await spill.DrainedAsync().ConfigureAwait(false);
                             ctx.BodyBytesSent += spill.Sent;
                             if (spill.ClientGone)
                             {
+                                SpillFailed(ctx, spill, errorLog, state);
                                 return outcome;
                             }
                         }
@@ -495,9 +503,28 @@ internal static class FastCgiContent
                 if (spill is not null)
                 {
                     buffer.AsSpan().Overlaps(chunk, out var offset);
-                    if (!await spill.AppendAsync(buffer.AsMemory(offset, chunk.Length)).ConfigureAwait(false))
+                    bool appended;
+                    try
                     {
-                        // The client went away while the file was sent to it.
+                        appended = await spill.AppendAsync(buffer.AsMemory(offset, chunk.Length)).ConfigureAwait(false);
+                    }
+                    catch (IOException ex)
+                    {
+                        // nginx: "[crit] pwrite() "..." failed (28: No space left on device)", and the request ends; a
+                        // response with a hole must not look whole.
+                        errorLog.Write(LogLevel.Crit, ctx, $"pwrite() \"{spill.Path}\" failed ({ex.Message}) while reading upstream", state.Upstream);
+                        http.Abort();
+                        return PhaseOutcome.Done;
+                    }
+
+                    if (!appended)
+                    {
+                        // The client went away while the file was sent to it (or the file could not be read back).
+                        if (SpillFailed(ctx, spill, errorLog, state))
+                        {
+                            return PhaseOutcome.Done;
+                        }
+
                         if (!ignoreClientAbort)
                         {
                             return PhaseOutcome.Done;
@@ -551,6 +578,20 @@ internal static class FastCgiContent
         }
 
         return PhaseOutcome.Done;
+    }
+
+    /// <summary>The drain could not read the temp file back: logged as nginx logs a failed read, and the connection cut
+    /// (the client must not take a response with a hole for a whole one). False when the drain simply saw the client go.</summary>
+    private static bool SpillFailed(RequestContext ctx, ResponseSpill spill, Logging.ErrorLog errorLog, StderrState state)
+    {
+        if (spill.ReadFailure is not { } failure)
+        {
+            return false;
+        }
+
+        errorLog.Write(LogLevel.Crit, ctx, $"pread() \"{spill.Path}\" failed ({failure.Message}) while sending to client", state.Upstream);
+        ctx.Http.Abort();
+        return true;
     }
 
     /// <summary>

@@ -53,6 +53,9 @@ internal sealed class ResponseSpill : IAsyncDisposable
     /// <summary>Set when the client went away, or a flush to it failed, while the file was sent.</summary>
     public bool ClientGone { get; private set; }
 
+    /// <summary>Why the file could not be read back, when that ended the drain (<see cref="ClientGone"/> is set too).</summary>
+    public IOException? ReadFailure { get; private set; }
+
     /// <summary>The bytes sent from the file to the client.</summary>
     public long Sent { get; private set; }
 
@@ -233,16 +236,6 @@ internal sealed class ResponseSpill : IAsyncDisposable
                         _dataWaiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                         data = _dataWaiter.Task;
                     }
-                    else
-                    {
-                        _taken += count;
-                        if (_taken == _written)
-                        {
-                            // Read back to its end: a backend waiting for room may start the file over.
-                            room = _roomWaiter;
-                            _roomWaiter = null;
-                        }
-                    }
                 }
 
                 if (data is not null)
@@ -251,7 +244,30 @@ internal sealed class ResponseSpill : IAsyncDisposable
                     continue;
                 }
 
-                var read = RandomAccess.Read(_file, buffer.AsSpan(0, count), at);
+                // Read before the bytes count as taken: until then _taken < _written, so the backend's side cannot start
+                // the file over and write where this reads.
+                int read;
+                try
+                {
+                    read = RandomAccess.Read(_file, buffer.AsSpan(0, count), at);
+                }
+                catch (IOException ex)
+                {
+                    ReadFailure = ex;
+                    break;
+                }
+
+                lock (_lock)
+                {
+                    _taken = at + count;
+                    if (_taken == _written)
+                    {
+                        // Read back to its end: a backend waiting for room may start the file over.
+                        room = _roomWaiter;
+                        _roomWaiter = null;
+                    }
+                }
+
                 room?.TrySetResult();
                 client.Write(buffer.AsSpan(0, read));
                 Sent += read;

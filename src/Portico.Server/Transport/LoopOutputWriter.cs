@@ -119,6 +119,10 @@ internal sealed class LoopOutputWriter : PipeWriter
     {
         // As a Pipe's: the pending flush returns IsCanceled, or else the next one does; the bytes stay to be sent.
         _cancelNextFlush = true;
+
+        // A full fence between the flag's store and the load of the pending flush, as on the flush's side: one of the
+        // two sees the other's write, so a cancel is never lost between them.
+        Interlocked.MemoryBarrier();
         try
         {
             Volatile.Read(ref _pendingFlush)?.Cancel();
@@ -198,7 +202,7 @@ internal sealed class LoopOutputWriter : PipeWriter
         _flushing = true;
         var pending = new CancellationTokenSource();
         using var linked = cancellationToken.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, pending.Token) : null;
-        Volatile.Write(ref _pendingFlush, pending);
+        Interlocked.Exchange(ref _pendingFlush, pending); // a full fence before _cancelNextFlush is read (CancelPendingFlush)
         FlushResult result = default;
         try
         {
