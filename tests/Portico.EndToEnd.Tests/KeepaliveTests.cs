@@ -36,6 +36,22 @@ public sealed class KeepaliveTests : IDisposable
         }
         """;
 
+    // A server's own keepalive_timeout, shorter than the http level's, and a location's longer again.
+    private const string ServerTimeoutHttp = """
+        http {
+            access_log off;
+            keepalive_timeout 30s;
+            server {
+                listen 127.0.0.1:{port};
+                root {root}/www;
+                keepalive_timeout 1s;
+                location /long/ {
+                    keepalive_timeout 30s;
+                }
+            }
+        }
+        """;
+
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan Quiet = TimeSpan.FromMilliseconds(500);
 
@@ -88,6 +104,40 @@ public sealed class KeepaliveTests : IDisposable
                 Assert.False(await client.ClosedByServerAsync(Quiet), $"{server} closed a kept connection");
                 var closing = await client.GetAsync("/a.txt", headers: "Connection: close\r\n");
                 Assert.Null(closing.Header("Keep-Alive"));
+            }
+        }
+    }
+
+    [Fact]
+    public async Task The_location_of_the_last_request_decides_how_long_its_connection_waits_for_the_next()
+    {
+        Directory.CreateDirectory(Path.Combine(_dir.Path, "www", "long"));
+        File.WriteAllText(Path.Combine(_dir.Path, "www", "a.txt"), "a");
+        File.WriteAllText(Path.Combine(_dir.Path, "www", "long", "b.txt"), "b");
+        await using var servers = await NginxBesidePortico.StartAsync(_dir, ServerTimeoutHttp);
+        foreach (var (server, port) in servers.Servers)
+        {
+            // The server's 1s: an idle connection is closed after about a second, not at once and not after 30.
+            using (var client = await KeepAliveClient.ConnectAsync(port))
+            {
+                var first = await client.GetAsync("/a.txt");
+                Assert.True(first.Status == 200 && first.Header("Connection") != "close", $"{server}: {first}");
+                var idle = System.Diagnostics.Stopwatch.StartNew();
+                Assert.True(await client.ClosedByServerAsync(Patience), $"{server} kept a connection idle past the server's keepalive_timeout");
+                Assert.True(idle.Elapsed > TimeSpan.FromMilliseconds(700), $"{server} closed after {idle.Elapsed}");
+            }
+
+            // A request the location with 30s answered: the connection waits longer than the server's second.
+            using (var client = await KeepAliveClient.ConnectAsync(port))
+            {
+                var first = await client.GetAsync("/long/b.txt");
+                Assert.True(first.Status == 200, $"{server}: {first}");
+                Assert.False(await client.ClosedByServerAsync(TimeSpan.FromMilliseconds(2500)), $"{server} closed a connection under the location's 30s");
+                var next = await client.GetAsync("/a.txt");
+                Assert.True(next.Status == 200, $"{server}: {next}");
+
+                // And that request's location (the server's 1s) decides the next wait.
+                Assert.True(await client.ClosedByServerAsync(Patience), $"{server} kept the connection past 1s after /a.txt");
             }
         }
     }

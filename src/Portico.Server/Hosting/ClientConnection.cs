@@ -23,14 +23,21 @@ internal sealed class ClientConnection
     private bool _hostValid;
 
     private readonly Transport.IClientSendTimeout? _sendTimeout;
+    private readonly Transport.IClientIdleClose? _idleClose;
+    private readonly TimeSpan _transportIdleTimeout;
+    private Timer? _idleTimer;
+    private int _idleSinceRequest;
+    private long _idleSinceReceive;
 
-    private ClientConnection(long serial, ConnectionAddresses addresses, int worker, Transport.IClientHalfClose? halfClose, Transport.IClientSendTimeout? sendTimeout)
+    private ClientConnection(long serial, ConnectionAddresses addresses, int worker, Transport.IClientHalfClose? halfClose, Transport.IClientSendTimeout? sendTimeout, Transport.IClientIdleClose? idleClose, TimeSpan transportIdleTimeout)
     {
         Serial = serial;
         Addresses = addresses;
         Worker = worker;
         HalfClose = halfClose;
         _sendTimeout = sendTimeout;
+        _idleClose = idleClose;
+        _transportIdleTimeout = transportIdleTimeout;
     }
 
     public long Serial { get; }
@@ -47,8 +54,10 @@ internal sealed class ClientConnection
     /// <summary>The client's FIN, as nginx reads it; null on Kestrel's socket transport (there a FIN aborts).</summary>
     public Transport.IClientHalfClose? HalfClose { get; }
 
-    public static ClientConnection Create(EndPoint? local, EndPoint? remote, int worker = -1, Transport.IClientHalfClose? halfClose = null, Transport.IClientSendTimeout? sendTimeout = null) =>
-        new(Interlocked.Increment(ref s_next), ConnectionAddresses.From(local, remote), worker, halfClose, sendTimeout);
+    /// <summary>A connection's state; <paramref name="transportIdleTimeout"/> is Kestrel's keep-alive timeout, which a
+    /// shorter <c>keepalive_timeout</c> is enforced under (<see cref="CloseWhenIdleFor"/>).</summary>
+    public static ClientConnection Create(EndPoint? local, EndPoint? remote, int worker = -1, Transport.IClientHalfClose? halfClose = null, Transport.IClientSendTimeout? sendTimeout = null, Transport.IClientIdleClose? idleClose = null, TimeSpan transportIdleTimeout = default) =>
+        new(Interlocked.Increment(ref s_next), ConnectionAddresses.From(local, remote), worker, halfClose, sendTimeout, idleClose, transportIdleTimeout);
 
     /// <summary>True once send_timeout closed the connection (a response the client stopped taking).</summary>
     public bool SendTimedOut => _sendTimeout?.SendTimedOut == true;
@@ -64,6 +73,34 @@ internal sealed class ClientConnection
     }
 
     public int NextRequest() => Interlocked.Increment(ref _requests);
+
+    /// <summary>
+    /// A request ended on a connection that is kept, under <paramref name="timeout"/>, the <c>keepalive_timeout</c> of
+    /// the location that answered it (ngx_http_set_keepalive reads it from the request's location). Kestrel closes a
+    /// connection idle for its own timeout, the config's longest; a shorter one is this timer's: when it passes with
+    /// no byte received and no request begun since, the connection is closed. Nothing on Kestrel's socket transport.
+    /// </summary>
+    public void CloseWhenIdleFor(TimeSpan timeout)
+    {
+        if (_idleClose is not { } connection || timeout >= _transportIdleTimeout || timeout <= TimeSpan.Zero)
+        {
+            return;
+        }
+
+        _idleSinceRequest = Volatile.Read(ref _requests);
+        Volatile.Write(ref _idleSinceReceive, connection.ReceiveCount);
+        var timer = _idleTimer ??= new Timer(static state => ((ClientConnection)state!).IdleTimerFired(), this, Timeout.Infinite, Timeout.Infinite);
+        timer.Change(timeout, Timeout.InfiniteTimeSpan);
+    }
+
+    private void IdleTimerFired()
+    {
+        // A request begun (a pipelined one whose bytes came before the timer was set) or a byte received since: not idle.
+        if (Volatile.Read(ref _requests) == _idleSinceRequest && _idleClose!.ReceiveCount == Volatile.Read(ref _idleSinceReceive))
+        {
+            _idleClose.CloseIdle();
+        }
+    }
 
     /// <summary>The names served on this connection's listen socket under <paramref name="servers"/> (a snapshot's).</summary>
     public ServerNameTable? ServerNames(VirtualServerTable servers)

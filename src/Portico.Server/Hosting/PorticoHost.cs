@@ -26,6 +26,9 @@ public sealed class PorticoHost : IAsyncDisposable
     private readonly LogManager _logs;
     private int _stopped;
 
+    // Kestrel's keep-alive timeout, fixed at start (Kestrel reads its limits once).
+    private TimeSpan _transportIdleTimeout;
+
     private PorticoHost(WebApplication app, ConfigSnapshotHolder snapshots, string? pidFile, LogManager logs)
     {
         _app = app;
@@ -100,7 +103,9 @@ public sealed class PorticoHost : IAsyncDisposable
 
             // client_max_body_size is enforced per location by the pipeline.
             limits.MaxRequestBodySize = null;
-            limits.KeepAliveTimeout = http.KeepaliveTimeout > TimeSpan.Zero ? http.KeepaliveTimeout : TimeSpan.FromMilliseconds(1);
+            // keepalive_timeout: Kestrel has one for all connections. On Portico's loops it is the config's longest, and a
+            // request whose location has a shorter one closes its connection sooner (ClientConnection.CloseWhenIdleFor).
+            limits.KeepAliveTimeout = TransportIdleTimeout(config.Http!);
             limits.RequestHeadersTimeout = http.ClientHeaderTimeout;
 
             // large_client_header_buffers NUMBER SIZE (default 4 8k): a request line longer than one buffer is a 414,
@@ -132,11 +137,11 @@ public sealed class PorticoHost : IAsyncDisposable
                 if (binding.UnixPath is not null)
                 {
                     DeleteStaleSocket(binding.UnixPath);
-                    kestrel.ListenUnixSocket(binding.UnixPath, listen => Configure(listen, rejected));
+                    kestrel.ListenUnixSocket(binding.UnixPath, listen => Configure(listen, rejected, limits.KeepAliveTimeout));
                 }
                 else
                 {
-                    kestrel.Listen(binding.EndPoint!, listen => Configure(listen, rejected));
+                    kestrel.Listen(binding.EndPoint!, listen => Configure(listen, rejected, limits.KeepAliveTimeout));
                 }
             }
         });
@@ -158,7 +163,7 @@ public sealed class PorticoHost : IAsyncDisposable
             throw new ConfigException(DescribeBindFailure(ex, snapshot.Servers.Bindings), null, ex);
         }
 
-        var host = new PorticoHost(app, holder, config.PidFile, logs);
+        var host = new PorticoHost(app, holder, config.PidFile, logs) { _transportIdleTimeout = TransportIdleTimeout(config.Http!) };
         host.Addresses = app.Urls.ToList();
         if (config.PidFile is not null)
         {
@@ -181,6 +186,12 @@ public sealed class PorticoHost : IAsyncDisposable
         {
             // The runtime fixes its event-loop threads at the first socket; nginx would start new workers.
             next.Logs.ErrorLog.Write(Portico.Config.LogLevel.Notice, $"worker_processes change takes effect after a restart (event-loop threads now: {EventLoop.Threads})");
+        }
+
+        if (TransportIdleTimeout(config.Http!) > _transportIdleTimeout)
+        {
+            // A longer keepalive_timeout than any at start: connections are closed after the start's longest until then.
+            next.Logs.ErrorLog.Write(Portico.Config.LogLevel.Notice, $"a keepalive_timeout longer than {(long)_transportIdleTimeout.TotalSeconds}s takes effect after a restart");
         }
         return Task.CompletedTask;
     }
@@ -221,15 +232,34 @@ public sealed class PorticoHost : IAsyncDisposable
         await _app.DisposeAsync().ConfigureAwait(false);
     }
 
-    private static void Configure(ListenOptions listen, RejectedRequestLog rejected)
+    private static void Configure(ListenOptions listen, RejectedRequestLog rejected, TimeSpan idleTimeout)
     {
         listen.Protocols = HttpProtocols.Http1;
         listen.Use(next => connection =>
         {
             var own = connection as Transport.LoopConnection;
-            connection.Features.Set(ClientConnection.Create(connection.LocalEndPoint, connection.RemoteEndPoint, own?.Worker ?? -1, own, own));
+            connection.Features.Set(ClientConnection.Create(connection.LocalEndPoint, connection.RemoteEndPoint, own?.Worker ?? -1, own, own, own, idleTimeout));
             return rejected.TrackAsync(connection, next);
         });
+    }
+
+    /// <summary>Kestrel's keep-alive timeout: on Portico's loops the longest <c>keepalive_timeout</c> anywhere in the
+    /// config, else the http level's (Kestrel's socket transport cannot close a connection sooner).</summary>
+    internal static TimeSpan TransportIdleTimeout(Portico.Config.Model.HttpConfig http)
+    {
+        var longest = EventLoop.Loops is null ? http.Settings.KeepaliveTimeout : LongestKeepalive(http);
+        return longest > TimeSpan.Zero ? longest : TimeSpan.FromMilliseconds(1);
+    }
+
+    private static TimeSpan LongestKeepalive(Portico.Config.Model.HttpConfig http)
+    {
+        static TimeSpan Longest(IEnumerable<Portico.Config.Model.LocationConfig> locations) =>
+            locations.Select(l => TimeSpan.FromTicks(Math.Max(l.Settings.KeepaliveTimeout.Ticks, Longest(l.Locations).Ticks))).DefaultIfEmpty(TimeSpan.Zero).Max();
+
+        return http.Servers
+            .Select(server => TimeSpan.FromTicks(Math.Max(server.Settings.KeepaliveTimeout.Ticks, Longest(server.Locations).Ticks)))
+            .Append(http.Settings.KeepaliveTimeout)
+            .Max();
     }
 
     private static (int RequestLine, int Headers) HeaderLimits(Portico.Config.Model.HttpConfig http)

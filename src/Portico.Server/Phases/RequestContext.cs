@@ -28,6 +28,10 @@ internal sealed class RequestContext
     /// <summary>When the request's connection was accepted (Stopwatch ticks); the request's own start when unknown.</summary>
     public long ConnectionTimestamp { get; init; }
 
+    /// <summary>The <c>keepalive_timeout</c> the response kept its connection under (set as its head goes out); the
+    /// connection's idle wait after the request (<see cref="Hosting.ClientConnection.CloseWhenIdleFor"/>).</summary>
+    public TimeSpan? KeptAliveFor { get; set; }
+
     /// <summary>The connection's ends and their text, formatted once per connection (from Kestrel's when not given).</summary>
     public Hosting.ConnectionAddresses Addresses
     {

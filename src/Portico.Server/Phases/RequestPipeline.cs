@@ -255,6 +255,10 @@ internal sealed class RequestPipeline
             }
 
             snapshot.Logs.Log(ctx);
+            if (ctx.KeptAliveFor is { } idle)
+            {
+                connection?.CloseWhenIdleFor(idle);
+            }
         }
     }
 

@@ -87,7 +87,8 @@ internal static class ResponseHeaders
     /// older than <c>keepalive_time</c>; Kestrel closes the connection after a response that says
     /// <c>Connection: close</c>. A response on a connection that is kept tells its timeout when
     /// <c>keepalive_timeout</c> has a second parameter (ngx_http_header_filter: <c>Keep-Alive: timeout=N</c>).
-    /// Kestrel has one idle timeout for every connection, the http level's.
+    /// Kestrel has one idle timeout for every connection, the config's longest; a shorter one is enforced after the
+    /// request (<see cref="RequestContext.KeptAliveFor"/>).
     /// </summary>
     private static void KeepAlive(RequestContext ctx, LocationSettings settings, IHeaderDictionary headers)
     {
@@ -99,6 +100,7 @@ internal static class ResponseHeaders
             return;
         }
 
+        ctx.KeptAliveFor = settings.KeepaliveTimeout;
         if (settings.KeepaliveHeaderTimeout is { } header && KeptAlive(ctx.Http.Request, headers))
         {
             headers["Keep-Alive"] = "timeout=" + ((long)header.TotalSeconds).ToString(CultureInfo.InvariantCulture);

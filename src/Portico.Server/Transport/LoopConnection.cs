@@ -18,7 +18,7 @@ namespace Portico.Server.Transport;
 /// when the send side ends. An error on the receive side closes it at once. The socket is shut down and closed
 /// when the send side ends or the connection is aborted.
 /// </summary>
-internal sealed class LoopConnection : ConnectionContext, IClientHalfClose, IClientSendTimeout,
+internal sealed class LoopConnection : ConnectionContext, IClientHalfClose, IClientSendTimeout, IClientIdleClose,
     IConnectionIdFeature, IConnectionTransportFeature, IConnectionItemsFeature, IMemoryPoolFeature, IConnectionLifetimeFeature, IConnectionEndPointFeature
 {
     private const int MinimumReceiveBuffer = 2048;
@@ -40,6 +40,7 @@ internal sealed class LoopConnection : ConnectionContext, IClientHalfClose, ICli
     private int _closedSignalled;
     private int _inputEnded;
     private int _cancelOnInputEnd;
+    private long _receiveCount;
     private volatile bool _socketShut;
     private volatile Exception? _shutdownReason;
 
@@ -113,6 +114,11 @@ internal sealed class LoopConnection : ConnectionContext, IClientHalfClose, ICli
     }
 
     public bool SendTimedOut => Volatile.Read(ref _sendTimedOut);
+
+    public long ReceiveCount => Volatile.Read(ref _receiveCount);
+
+    /// <summary>On a timer thread: keepalive_timeout passed with the connection idle.</summary>
+    public void CloseIdle() => Abort(new ConnectionAbortedException("The connection was idle for keepalive_timeout."));
 
     /// <summary>Starts both sides; called on the loop that owns the socket.</summary>
     public void Start() => _processing = RunAsync();
@@ -204,6 +210,9 @@ internal sealed class LoopConnection : ConnectionContext, IClientHalfClose, ICli
 
                     break;
                 }
+
+                // Only this loop writes it; an idle timer reads it (IClientIdleClose).
+                Volatile.Write(ref _receiveCount, _receiveCount + 1);
 
                 // A read Kestrel left pending completes here, inline: the request runs now, on the loop.
                 if (input.Received(received) is { } pause && !await pause.ConfigureAwait(false))
