@@ -208,6 +208,7 @@ public static class ConfigDump
             string.Join(' ', e.Codes) + (e.Response is int r ? (r == 0 ? " =" : " =" + r) : "") + " " + e.Uri.Text)));
         yield return new("recursive_error_pages", OnOff(s.RecursiveErrorPages));
         yield return new("add_header", string.Join(" | ", s.AddHeaders.Select(a => $"{a.Name} {Quote(a.Value.Text)}{(a.Always ? " always" : "")}")));
+        yield return new("allow/deny", string.Join(" | ", s.Access.Select(a => (a.Allow ? "allow " : "deny ") + a.Text)));
         yield return new("expires", s.Expires is null ? "(none)" : $"{Lower(s.Expires.Mode)} {Time(s.Expires.Time)}");
         yield return new("log_not_found", OnOff(s.LogNotFound));
         yield return new("access_log", (s.AccessLogOff ? "off" : s.AccessLogs.Count == 0 ? "(default)" : "") + string.Join(" | ", s.AccessLogs.Select(AccessLog)));

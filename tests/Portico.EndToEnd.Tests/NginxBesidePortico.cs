@@ -3,8 +3,9 @@ using System.Globalization;
 namespace Portico.EndToEnd.Tests;
 
 /// <summary>
-/// nginx and Portico started on one config (an <c>http</c> block with <c>{port}</c> and <c>{root}</c>), each on a port
-/// of its own, root the test's directory: for tests that compare the two side by side.
+/// nginx and Portico started on one config (an <c>http</c> block with <c>{port}</c>, optionally <c>{port2}</c> for a
+/// second server, and <c>{root}</c>), each on ports of its own, root the test's directory: for tests that compare the
+/// two side by side.
 /// </summary>
 internal sealed class NginxBesidePortico : IAsyncDisposable
 {
@@ -19,16 +20,24 @@ internal sealed class NginxBesidePortico : IAsyncDisposable
 
     public int PorticoPort { get; private init; }
 
+    /// <summary>Each server's <c>{port2}</c>.</summary>
+    public int NginxPort2 { get; private init; }
+
+    public int PorticoPort2 { get; private init; }
+
     /// <summary>Both servers, named as test messages name them.</summary>
     public IEnumerable<(string Server, int Port)> Servers => [("nginx", NginxPort), ("portico", PorticoPort)];
 
+    /// <summary>Both servers with their <c>{port2}</c> too.</summary>
+    public IEnumerable<(string Server, int Port, int Port2)> ServersWithPort2 => [("nginx", NginxPort, NginxPort2), ("portico", PorticoPort, PorticoPort2)];
+
     public static async Task<NginxBesidePortico> StartAsync(TempDir dir, string http)
     {
-        var servers = new NginxBesidePortico { NginxPort = FreePort.Next(), PorticoPort = FreePort.Next() };
+        var servers = new NginxBesidePortico { NginxPort = FreePort.Next(), PorticoPort = FreePort.Next(), NginxPort2 = FreePort.Next(), PorticoPort2 = FreePort.Next() };
         try
         {
-            var conf = dir.Write("portico.conf", Expand(http, dir, servers.PorticoPort));
-            servers._nginx = await NginxProcess.StartAsync(Path.Combine(dir.Path, "nginx"), Expand(http, dir, servers.NginxPort), servers.NginxPort);
+            var conf = dir.Write("portico.conf", Expand(http, dir, servers.PorticoPort, servers.PorticoPort2));
+            servers._nginx = await NginxProcess.StartAsync(Path.Combine(dir.Path, "nginx"), Expand(http, dir, servers.NginxPort, servers.NginxPort2), servers.NginxPort);
             servers._portico = PorticoProcess.Start(dir.Path, "-p", dir.Path + "/", "-c", conf);
             await servers._portico.WaitForPortAsync(servers.PorticoPort);
             return servers;
@@ -53,7 +62,8 @@ internal sealed class NginxBesidePortico : IAsyncDisposable
         }
     }
 
-    private static string Expand(string http, TempDir dir, int port) =>
+    private static string Expand(string http, TempDir dir, int port, int port2) =>
         http.Replace("{port}", port.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)
+            .Replace("{port2}", port2.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)
             .Replace("{root}", dir.Path, StringComparison.Ordinal);
 }

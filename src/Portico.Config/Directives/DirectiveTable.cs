@@ -25,6 +25,7 @@ internal static class DirectiveTable
             .. LogDirectives.All,
             .. RewriteDirectives.All,
             .. HeadersDirectives.All,
+            .. AccessDirectives.All,
             .. IndexDirectives.All,
             .. AutoindexDirectives.All,
             .. TypesDirectives.All,

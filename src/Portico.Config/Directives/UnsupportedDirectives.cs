@@ -57,7 +57,7 @@ internal static class UnsupportedDirectives
         // limits and access
         "limit_req", "limit_req_zone", "limit_req_status", "limit_req_log_level", "limit_conn",
         "limit_conn_zone", "limit_conn_status", "limit_conn_log_level", "limit_rate", "limit_rate_after",
-        "limit_except", "allow", "deny", "satisfy", "auth_basic", "auth_basic_user_file", "auth_request",
+        "limit_except", "satisfy", "auth_basic", "auth_basic_user_file", "auth_request",
         // variables and content
         "map", "geo", "split_clients", "charset", "charset_types", "source_charset", "override_charset",
         "sub_filter", "sub_filter_once", "sub_filter_types", "ssi", "addition_types", "add_trailer",

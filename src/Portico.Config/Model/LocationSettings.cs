@@ -92,6 +92,9 @@ public sealed record LocationSettings
     /// <summary><c>add_header NAME VALUE [always]</c>.</summary>
     public IReadOnlyList<AddHeaderConfig> AddHeaders { get; init; } = [];
 
+    /// <summary><c>allow</c>/<c>deny</c> in the order written; empty: everyone.</summary>
+    public IReadOnlyList<AccessRuleConfig> Access { get; init; } = [];
+
     public ExpiresConfig? Expires { get; init; }
 
     /// <summary><c>log_not_found</c>: log "open() ... failed" for 404s. Default on.</summary>

@@ -191,8 +191,16 @@ internal sealed class RequestPipeline
                     continue;
                 }
 
-                // rewrite phase, then content
+                // rewrite phase, access phase, then content
                 outcome = location is null ? PhaseOutcome.Continue : Rewrites.Run(ctx, location.Rewrites);
+                if (outcome.Kind == PhaseOutcomeKind.Continue && settings.Source.Access.Count > 0 && !AccessPhase.Allows(settings.Source.Access, ctx.Addresses.RemoteAddress))
+                {
+                    // After the rewrite phase, as in nginx: a location's return answers before its deny.
+                    snapshot.Logs.ErrorLog.Write(Portico.Config.LogLevel.Error, ctx, "access forbidden by rule");
+                    outcome = PhaseOutcome.WithStatus(403);
+                    continue;
+                }
+
                 if (outcome.Kind == PhaseOutcomeKind.Continue && settings.TryFiles is { } tries)
                 {
                     outcome = StaticContent.TryFiles(ctx, snapshot, location, tries, settings.TryFilesFallback!);
