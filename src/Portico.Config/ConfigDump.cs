@@ -208,6 +208,8 @@ public static class ConfigDump
             string.Join(' ', e.Codes) + (e.Response is int r ? (r == 0 ? " =" : " =" + r) : "") + " " + e.Uri.Text)));
         yield return new("recursive_error_pages", OnOff(s.RecursiveErrorPages));
         yield return new("add_header", string.Join(" | ", s.AddHeaders.Select(a => $"{a.Name} {Quote(a.Value.Text)}{(a.Always ? " always" : "")}")));
+        yield return new("charset", s.Charset ?? "off");
+        yield return new("charset_types", string.Join(' ', s.CharsetTypes));
         yield return new("allow/deny", string.Join(" | ", s.Access.Select(a => (a.Allow ? "allow " : "deny ") + a.Text)));
         yield return new("expires", s.Expires is null ? "(none)" : $"{Lower(s.Expires.Mode)} {Time(s.Expires.Time)}");
         yield return new("log_not_found", OnOff(s.LogNotFound));

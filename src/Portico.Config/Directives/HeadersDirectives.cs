@@ -12,6 +12,14 @@ internal static class HeadersDirectives
     [
         new("add_header", DirectiveContext.HttpAll, Arity.Take23, BindAddHeader),
         new("expires", DirectiveContext.HttpAll, Arity.Take12, BindExpires),
+
+        // ngx_http_charset_module without recoding (source_charset, charset_map and override_charset stay refused).
+        new("charset", DirectiveContext.HttpAll, Arity.Take1, (ctx, d) => ctx.Set(d, s => s with { Charset = d.Args[0] == "off" ? null : d.Args[0] })),
+        new("charset_types", DirectiveContext.HttpAll, Arity.OneMore, (ctx, d) =>
+        {
+            string[] types = [.. d.Args.Select(t => t.ToLowerInvariant()).Distinct()];
+            ctx.Set(d, s => s with { CharsetTypes = types });
+        }),
     ];
 
     private static void BindAddHeader(BindContext ctx, ConfigDirective d)

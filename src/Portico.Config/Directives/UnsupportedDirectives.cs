@@ -59,7 +59,7 @@ internal static class UnsupportedDirectives
         "limit_conn_zone", "limit_conn_status", "limit_conn_log_level", "limit_rate", "limit_rate_after",
         "limit_except", "satisfy", "auth_basic", "auth_basic_user_file", "auth_request",
         // variables and content
-        "map", "geo", "split_clients", "charset", "charset_types", "source_charset", "override_charset",
+        "map", "geo", "split_clients", "source_charset", "override_charset", "charset_map",
         "sub_filter", "sub_filter_once", "sub_filter_types", "ssi", "addition_types", "add_trailer",
         "real_ip_header", "set_real_ip_from", "real_ip_recursive", "resolver", "resolver_timeout",
         "uwsgi_pass", "uwsgi_param", "scgi_pass", "scgi_param", "grpc_pass", "memcached_pass",

@@ -92,6 +92,17 @@ public sealed record LocationSettings
     /// <summary><c>add_header NAME VALUE [always]</c>.</summary>
     public IReadOnlyList<AddHeaderConfig> AddHeaders { get; init; } = [];
 
+    /// <summary><c>charset</c>: added to a response's Content-Type when its type is one of <see cref="CharsetTypes"/>
+    /// and it names no charset of its own; null: <c>off</c>.</summary>
+    public string? Charset { get; init; }
+
+    /// <summary><c>charset_types</c>, in lower case: the types besides <c>text/html</c> that <see cref="Charset"/> applies
+    /// to (<c>*</c>: any).</summary>
+    public IReadOnlyList<string> CharsetTypes { get; init; } = DefaultCharsetTypes;
+
+    /// <summary>nginx's default <c>charset_types</c> (text/html is always in).</summary>
+    public static readonly IReadOnlyList<string> DefaultCharsetTypes = ["text/xml", "text/plain", "text/vnd.wap.wml", "application/javascript", "application/rss+xml"];
+
     /// <summary><c>allow</c>/<c>deny</c> in the order written; empty: everyone.</summary>
     public IReadOnlyList<AccessRuleConfig> Access { get; init; } = [];
 

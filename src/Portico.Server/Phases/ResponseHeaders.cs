@@ -10,7 +10,7 @@ namespace Portico.Server.Phases;
 /// <summary>
 /// Header work done once, just before the response head is written, so it sees the final
 /// status and location: the error_page status override, nginx's reason phrase, <c>Server</c>,
-/// absolute <c>Location</c>, <c>add_header</c> and <c>expires</c>.
+/// absolute <c>Location</c>, <c>charset</c>, <c>add_header</c> and <c>expires</c>.
 /// </summary>
 internal static class ResponseHeaders
 {
@@ -60,6 +60,11 @@ internal static class ResponseHeaders
             headers.Location = AbsoluteLocation(ctx, l);
         }
 
+        if (settings.Source.Charset is { } charset)
+        {
+            Charset(headers, code, charset, settings.Source.CharsetTypes);
+        }
+
         var headerCode = IsHeaderCode(code);
         if (settings.Source.Expires is { } expires && headerCode)
         {
@@ -79,6 +84,31 @@ internal static class ResponseHeaders
         }
 
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// <c>charset</c> (ngx_http_charset_header_filter, without recoding): a Content-Type of <c>text/html</c> or one of
+    /// <c>charset_types</c> that names no charset gets <c>; charset=X</c>. Not on a 301 or 302 (nginx: a browser would
+    /// take it for the next page's), nor on a response without a type.
+    /// </summary>
+    private static void Charset(IHeaderDictionary headers, int code, string charset, IReadOnlyList<string> types)
+    {
+        if (code is 301 or 302 || headers.ContentType.ToString() is not { Length: > 0 } type)
+        {
+            return;
+        }
+
+        var semicolon = type.IndexOf(';', StringComparison.Ordinal);
+        var mime = (semicolon < 0 ? type : type[..semicolon]).Trim();
+        if (semicolon >= 0 && type.AsSpan(semicolon).Contains("charset=", StringComparison.OrdinalIgnoreCase))
+        {
+            return;
+        }
+
+        if (mime.Equals("text/html", StringComparison.OrdinalIgnoreCase) || types.Contains("*") || types.Contains(mime.ToLowerInvariant()))
+        {
+            headers.ContentType = type + "; charset=" + charset;
+        }
     }
 
     /// <summary>

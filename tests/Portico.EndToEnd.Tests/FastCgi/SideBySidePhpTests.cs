@@ -16,6 +16,8 @@ public sealed class SideBySidePhpSite : NginxBesidePhpSite
                 server_name localhost;
                 root {root}/www;
                 index index.php index.html;
+                # php's own "text/html; charset=UTF-8" is kept; a type without a charset gets this one.
+                charset utf-8;
                 location /protected/ { internal; }
                 location /errors/ { internal; }
                 location @fallback { return 200 "named fallback for $uri\n"; }
