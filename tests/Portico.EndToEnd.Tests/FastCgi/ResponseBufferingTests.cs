@@ -52,6 +52,7 @@ public sealed class OneWorkerPhpSite : NginxBesidePhpSite
 /// Each case runs against nginx and portico in turn, on one php-fpm worker.
 /// </summary>
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+[Collection(nameof(ResponseBufferingTests))]
 public sealed class ResponseBufferingTests(OneWorkerPhpSite site) : IClassFixture<OneWorkerPhpSite>
 {
     // Far more than the sockets between php-fpm, the server and a client that reads nothing can hold (a receive buffer
@@ -251,3 +252,8 @@ public sealed class ResponseBufferingTests(OneWorkerPhpSite site) : IClassFixtur
         public void Dispose() => _socket.Dispose();
     }
 }
+
+/// <summary>These tests move hundreds of MiB over loopback: they run alone, not beside the timing tests.</summary>
+[CollectionDefinition(nameof(ResponseBufferingTests), DisableParallelization = true)]
+public sealed class ResponseBufferingCollection;
+

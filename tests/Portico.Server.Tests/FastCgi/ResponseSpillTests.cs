@@ -7,6 +7,7 @@ namespace Portico.Server.Tests.FastCgi;
 /// <summary>The temp file between a backend and a slow client: a queue that keeps the bytes in order, holds at most
 /// fastcgi_max_temp_file_size not yet sent, starts over once read back, and stops when the client goes.</summary>
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+[Collection(nameof(ResponseSpillTests))]
 public sealed class ResponseSpillTests : IDisposable
 {
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "portico-spill-" + Guid.NewGuid().ToString("N"));
@@ -170,3 +171,8 @@ public sealed class ResponseSpillTests : IDisposable
         }
     }
 }
+
+/// <summary>The spill's race test keeps both cores busy for a second: it runs alone, not beside the timing tests.</summary>
+[CollectionDefinition(nameof(ResponseSpillTests), DisableParallelization = true)]
+public sealed class ResponseSpillCollection;
+
