@@ -24,6 +24,8 @@ public sealed class CharsetTests : IDisposable
                 location /any/ { charset_types *; }
                 location /list/ { autoindex on; }
                 location = /text { default_type text/plain; return 200 "text\n"; }
+                location = /params { default_type "text/plain; format=flowed"; return 200 "text\n"; }
+                location = /params-any { charset_types *; default_type "text/plain; format=flowed"; return 200 "text\n"; }
                 location = /moved { return 301 /a.html; }
                 location = /found { return 302 /a.html; }
                 location = /other { return 303 /a.html; }
@@ -49,7 +51,7 @@ public sealed class CharsetTests : IDisposable
         var targets = new[]
         {
             "/a.html", "/a.txt", "/a.css", "/a.js", "/a.xml", "/a.png", "/missing.html", "/off/a.html", "/koi/a.html",
-            "/css/a.css", "/css/a.html", "/any/a.png", "/list/", "/text", "/moved", "/found", "/other",
+            "/css/a.css", "/css/a.html", "/any/a.png", "/list/", "/text", "/params", "/params-any", "/moved", "/found", "/other",
         };
         var seen = new Dictionary<string, string?>(StringComparer.Ordinal);
         foreach (var (server, port) in servers.Servers)
@@ -76,5 +78,6 @@ public sealed class CharsetTests : IDisposable
         Assert.Equal("text/html", seen["/off/a.html"]);
         Assert.Equal("text/html; charset=koi8-r", seen["/koi/a.html"]);
         Assert.Equal("text/html", seen["/moved"]);
+        Assert.Equal("text/plain; format=flowed", seen["/params"]);
     }
 }

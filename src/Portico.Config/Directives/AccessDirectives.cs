@@ -32,7 +32,8 @@ internal static class AccessDirectives
     internal static IPNetwork? ParseNetwork(string text)
     {
         var slash = text.IndexOf('/', StringComparison.Ordinal);
-        if (!IPAddress.TryParse(slash < 0 ? text : text[..slash], out var address) || (address.AddressFamily == AddressFamily.InterNetworkV6 && address.ScopeId != 0))
+        var host = slash < 0 ? text : text[..slash];
+        if (ParseAddress(host) is not { } address)
         {
             return null;
         }
@@ -52,5 +53,37 @@ internal static class AccessDirectives
         }
 
         return new IPNetwork(new IPAddress(bytes), bits);
+    }
+
+    /// <summary>
+    /// nginx's address forms only: IPv4 as four decimal parts (ngx_inet_addr: "010" is ten, not octal eight, and
+    /// "10" or "10.1" are no address), IPv6 as ngx_inet6_addr reads it (no brackets, port or scope), where
+    /// IPAddress.TryParse would take them all.
+    /// </summary>
+    private static IPAddress? ParseAddress(string text)
+    {
+        if (text.Contains(':', StringComparison.Ordinal))
+        {
+            return text.AsSpan().IndexOfAny("[]%") < 0 && IPAddress.TryParse(text, out var v6) && v6.AddressFamily == AddressFamily.InterNetworkV6 ? v6 : null;
+        }
+
+        var parts = text.Split('.');
+        if (parts.Length != 4)
+        {
+            return null;
+        }
+
+        var bytes = new byte[4];
+        for (var i = 0; i < 4; i++)
+        {
+            if (parts[i].Length is 0 or > 3 || !parts[i].All(char.IsAsciiDigit) || int.Parse(parts[i], CultureInfo.InvariantCulture) is var n && n > 255)
+            {
+                return null;
+            }
+
+            bytes[i] = (byte)int.Parse(parts[i], CultureInfo.InvariantCulture);
+        }
+
+        return new IPAddress(bytes);
     }
 }

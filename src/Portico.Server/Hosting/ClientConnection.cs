@@ -25,7 +25,10 @@ internal sealed class ClientConnection
     private readonly Transport.IClientSendTimeout? _sendTimeout;
     private readonly Transport.IClientIdleClose? _idleClose;
     private readonly TimeSpan _transportIdleTimeout;
+    private readonly Lock _idleLock = new();
     private Timer? _idleTimer;
+    private TimeSpan _idleTimeout;
+    private long _idleDeadline; // LoopClock timestamp; 0 when no wait is armed
     private int _idleSinceRequest;
     private long _idleSinceReceive;
 
@@ -55,9 +58,16 @@ internal sealed class ClientConnection
     public Transport.IClientHalfClose? HalfClose { get; }
 
     /// <summary>A connection's state; <paramref name="transportIdleTimeout"/> is Kestrel's keep-alive timeout, which a
-    /// shorter <c>keepalive_timeout</c> is enforced under (<see cref="CloseWhenIdleFor"/>).</summary>
-    public static ClientConnection Create(EndPoint? local, EndPoint? remote, int worker = -1, Transport.IClientHalfClose? halfClose = null, Transport.IClientSendTimeout? sendTimeout = null, Transport.IClientIdleClose? idleClose = null, TimeSpan transportIdleTimeout = default) =>
-        new(Interlocked.Increment(ref s_next), ConnectionAddresses.From(local, remote), worker, halfClose, sendTimeout, idleClose, transportIdleTimeout);
+    /// shorter <c>keepalive_timeout</c> is enforced under (<see cref="CloseWhenIdleFor"/>).
+    /// <paramref name="firstRequestTimeout"/> is the wait for the connection's first request, the http level's
+    /// <c>keepalive_timeout</c>, armed only when it is shorter than Kestrel's (so a config with one timeout for all
+    /// makes no timer per connection).</summary>
+    public static ClientConnection Create(EndPoint? local, EndPoint? remote, int worker = -1, Transport.IClientHalfClose? halfClose = null, Transport.IClientSendTimeout? sendTimeout = null, Transport.IClientIdleClose? idleClose = null, TimeSpan transportIdleTimeout = default, TimeSpan firstRequestTimeout = default)
+    {
+        var connection = new ClientConnection(Interlocked.Increment(ref s_next), ConnectionAddresses.From(local, remote), worker, halfClose, sendTimeout, idleClose, transportIdleTimeout);
+        connection.CloseWhenIdleFor(firstRequestTimeout);
+        return connection;
+    }
 
     /// <summary>True once send_timeout closed the connection (a response the client stopped taking).</summary>
     public bool SendTimedOut => _sendTimeout?.SendTimedOut == true;
@@ -74,11 +84,17 @@ internal sealed class ClientConnection
 
     public int NextRequest() => Interlocked.Increment(ref _requests);
 
+    /// <summary>Kestrel's keep-alive timeout, under which <see cref="CloseWhenIdleFor"/> enforces a shorter one;
+    /// MaxValue on Kestrel's socket transport (nothing shorter can be enforced there).</summary>
+    public TimeSpan IdleLimit => _idleClose is null ? TimeSpan.MaxValue : _transportIdleTimeout;
+
     /// <summary>
     /// A request ended on a connection that is kept, under <paramref name="timeout"/>, the <c>keepalive_timeout</c> of
     /// the location that answered it (ngx_http_set_keepalive reads it from the request's location). Kestrel closes a
     /// connection idle for its own timeout, the config's longest; a shorter one is this timer's: when it passes with
-    /// no byte received and no request begun since, the connection is closed. Nothing on Kestrel's socket transport.
+    /// no request begun since, the connection is closed. Bytes that begin no request (a body Kestrel drains, stray
+    /// CRLFs, a request head still coming) start the wait over. Nothing on Kestrel's socket transport. Also armed at
+    /// the connection's start, for its first request (see <see cref="Create"/>).
     /// </summary>
     public void CloseWhenIdleFor(TimeSpan timeout)
     {
@@ -87,19 +103,53 @@ internal sealed class ClientConnection
             return;
         }
 
-        _idleSinceRequest = Volatile.Read(ref _requests);
-        Volatile.Write(ref _idleSinceReceive, connection.ReceiveCount);
-        var timer = _idleTimer ??= new Timer(static state => ((ClientConnection)state!).IdleTimerFired(), this, Timeout.Infinite, Timeout.Infinite);
-        timer.Change(timeout, Timeout.InfiniteTimeSpan);
+        // Off the hot path (only where timeouts differ), so a lock keeps the timer thread and the loop in step.
+        lock (_idleLock)
+        {
+            _idleTimeout = timeout;
+            _idleSinceRequest = Volatile.Read(ref _requests);
+            _idleSinceReceive = connection.ReceiveCount;
+            _idleDeadline = Transport.LoopClock.GetTimestamp() + (long)(timeout.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
+            var timer = _idleTimer ??= new Timer(static state => ((ClientConnection)state!).IdleTimerFired(), this, Timeout.Infinite, Timeout.Infinite);
+            timer.Change(timeout, Timeout.InfiniteTimeSpan);
+        }
     }
 
     private void IdleTimerFired()
     {
-        // A request begun (a pipelined one whose bytes came before the timer was set) or a byte received since: not idle.
-        if (Volatile.Read(ref _requests) == _idleSinceRequest && _idleClose!.ReceiveCount == Volatile.Read(ref _idleSinceReceive))
+        lock (_idleLock)
         {
-            _idleClose.CloseIdle();
+            if (_idleDeadline == 0)
+            {
+                return;
+            }
+
+            var now = Transport.LoopClock.GetTimestamp();
+            if (Volatile.Read(ref _requests) != _idleSinceRequest)
+            {
+                _idleDeadline = 0; // a request began; its end arms the wait again
+                return;
+            }
+
+            var received = _idleClose!.ReceiveCount;
+            if (now < _idleDeadline || received != _idleSinceReceive)
+            {
+                // Re-armed since (this firing was the previous wait's), or bytes came that began no request: wait on.
+                var rest = received != _idleSinceReceive ? _idleTimeout : TimeSpan.FromSeconds((double)(_idleDeadline - now) / System.Diagnostics.Stopwatch.Frequency);
+                if (received != _idleSinceReceive)
+                {
+                    _idleSinceReceive = received;
+                    _idleDeadline = now + (long)(rest.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
+                }
+
+                _idleTimer!.Change(rest, Timeout.InfiniteTimeSpan);
+                return;
+            }
+
+            _idleDeadline = 0;
         }
+
+        _idleClose.CloseIdle();
     }
 
     /// <summary>The names served on this connection's listen socket under <paramref name="servers"/> (a snapshot's).</summary>

@@ -137,11 +137,11 @@ public sealed class PorticoHost : IAsyncDisposable
                 if (binding.UnixPath is not null)
                 {
                     DeleteStaleSocket(binding.UnixPath);
-                    kestrel.ListenUnixSocket(binding.UnixPath, listen => Configure(listen, rejected, limits.KeepAliveTimeout));
+                    kestrel.ListenUnixSocket(binding.UnixPath, listen => Configure(listen, rejected, limits.KeepAliveTimeout, http.KeepaliveTimeout));
                 }
                 else
                 {
-                    kestrel.Listen(binding.EndPoint!, listen => Configure(listen, rejected, limits.KeepAliveTimeout));
+                    kestrel.Listen(binding.EndPoint!, listen => Configure(listen, rejected, limits.KeepAliveTimeout, http.KeepaliveTimeout));
                 }
             }
         });
@@ -232,13 +232,13 @@ public sealed class PorticoHost : IAsyncDisposable
         await _app.DisposeAsync().ConfigureAwait(false);
     }
 
-    private static void Configure(ListenOptions listen, RejectedRequestLog rejected, TimeSpan idleTimeout)
+    private static void Configure(ListenOptions listen, RejectedRequestLog rejected, TimeSpan idleTimeout, TimeSpan firstRequestTimeout)
     {
         listen.Protocols = HttpProtocols.Http1;
         listen.Use(next => connection =>
         {
             var own = connection as Transport.LoopConnection;
-            connection.Features.Set(ClientConnection.Create(connection.LocalEndPoint, connection.RemoteEndPoint, own?.Worker ?? -1, own, own, own, idleTimeout));
+            connection.Features.Set(ClientConnection.Create(connection.LocalEndPoint, connection.RemoteEndPoint, own?.Worker ?? -1, own, own, own, idleTimeout, firstRequestTimeout));
             return rejected.TrackAsync(connection, next);
         });
     }

@@ -28,6 +28,10 @@ internal sealed class RequestContext
     /// <summary>When the request's connection was accepted (Stopwatch ticks); the request's own start when unknown.</summary>
     public long ConnectionTimestamp { get; init; }
 
+    /// <summary>The longest idle wait the connection's transport enforces itself (Kestrel's keep-alive timeout on
+    /// Portico's loops); a shorter <c>keepalive_timeout</c> is Portico's to enforce. MaxValue: none can be.</summary>
+    public TimeSpan IdleLimit { get; init; } = TimeSpan.MaxValue;
+
     /// <summary>The <c>keepalive_timeout</c> the response kept its connection under (set as its head goes out); the
     /// connection's idle wait after the request (<see cref="Hosting.ClientConnection.CloseWhenIdleFor"/>).</summary>
     public TimeSpan? KeptAliveFor { get; set; }

@@ -41,6 +41,7 @@ internal sealed class RequestPipeline
             Addresses = addresses,
             Worker = connection?.Worker ?? -1,
             ConnectionTimestamp = connection?.OpenedTimestamp ?? 0,
+            IdleLimit = connection?.IdleLimit ?? TimeSpan.MaxValue,
             HalfClose = connection?.HalfClose,
             Method = http.Request.Method,
             RequestUri = http.Features.FindRequired<IHttpRequestFeature>().RawTarget,

@@ -99,13 +99,14 @@ internal static class ResponseHeaders
         }
 
         var semicolon = type.IndexOf(';', StringComparison.Ordinal);
-        var mime = (semicolon < 0 ? type : type[..semicolon]).Trim();
         if (semicolon >= 0 && type.AsSpan(semicolon).Contains("charset=", StringComparison.OrdinalIgnoreCase))
         {
             return;
         }
 
-        if (mime.Equals("text/html", StringComparison.OrdinalIgnoreCase) || types.Contains("*") || types.Contains(mime.ToLowerInvariant()))
+        // nginx looks the whole type up, parameters and all (content_type_len stops only at a charset): a type with
+        // other parameters matches only "*".
+        if (types.Contains("*") || (semicolon < 0 && (type.Equals("text/html", StringComparison.OrdinalIgnoreCase) || types.Contains(type.ToLowerInvariant()))))
         {
             headers.ContentType = type + "; charset=" + charset;
         }
@@ -130,10 +131,18 @@ internal static class ResponseHeaders
             return;
         }
 
-        ctx.KeptAliveFor = settings.KeepaliveTimeout;
-        if (settings.KeepaliveHeaderTimeout is { } header && KeptAlive(ctx.Http.Request, headers))
+        if (settings.KeepaliveHeaderTimeout is { } header)
         {
-            headers["Keep-Alive"] = "timeout=" + ((long)header.TotalSeconds).ToString(CultureInfo.InvariantCulture);
+            if (KeptAlive(ctx.Http.Request, headers))
+            {
+                ctx.KeptAliveFor = settings.KeepaliveTimeout;
+                headers["Keep-Alive"] = "timeout=" + ((long)header.TotalSeconds).ToString(CultureInfo.InvariantCulture);
+            }
+        }
+        else if (settings.KeepaliveTimeout < ctx.IdleLimit && KeptAlive(ctx.Http.Request, headers))
+        {
+            // A connection the client or the protocol version ends anyway arms nothing.
+            ctx.KeptAliveFor = settings.KeepaliveTimeout;
         }
     }
 
