@@ -149,7 +149,14 @@ internal sealed class ClientConnection
             _idleDeadline = 0;
         }
 
-        _idleClose.CloseIdle();
+        try
+        {
+            _idleClose.CloseIdle();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The connection ended meanwhile; a timer callback must never throw (it would end the process).
+        }
     }
 
     /// <summary>The names served on this connection's listen socket under <paramref name="servers"/> (a snapshot's).</summary>
