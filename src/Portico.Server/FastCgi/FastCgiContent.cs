@@ -503,36 +503,13 @@ internal static class FastCgiContent
                 if (spill is not null)
                 {
                     buffer.AsSpan().Overlaps(chunk, out var offset);
-                    bool appended;
-                    try
+                    var step = await AppendToSpillAsync(ctx, spill, buffer.AsMemory(offset, chunk.Length), errorLog, state, ignoreClientAbort).ConfigureAwait(false);
+                    if (step == SpillStep.End)
                     {
-                        appended = await spill.AppendAsync(buffer.AsMemory(offset, chunk.Length)).ConfigureAwait(false);
-                    }
-                    catch (IOException ex)
-                    {
-                        // nginx: "[crit] pwrite() "..." failed (28: No space left on device)", and the request ends; a
-                        // response with a hole must not look whole.
-                        errorLog.Write(LogLevel.Crit, ctx, $"pwrite() \"{spill.Path}\" failed ({ex.Message}) while reading upstream", state.Upstream);
-                        http.Abort();
                         return PhaseOutcome.Done;
                     }
 
-                    if (!appended)
-                    {
-                        // The client went away while the file was sent to it (or the file could not be read back).
-                        if (SpillFailed(ctx, spill, errorLog, state))
-                        {
-                            return PhaseOutcome.Done;
-                        }
-
-                        if (!ignoreClientAbort)
-                        {
-                            return PhaseOutcome.Done;
-                        }
-
-                        discard = true;
-                    }
-
+                    discard |= step == SpillStep.Discard;
                     continue;
                 }
 
@@ -578,6 +555,42 @@ internal static class FastCgiContent
         }
 
         return PhaseOutcome.Done;
+    }
+
+    private enum SpillStep
+    {
+        Appended,
+        Discard,
+        End,
+    }
+
+    /// <summary>
+    /// One chunk of the backend's output into the spill (kept out of the copy loop, whose every response runs it).
+    /// A failed write ends the request as nginx's <c>[crit] pwrite()</c> does; a client gone ends it too, unless
+    /// <c>fastcgi_ignore_client_abort</c> keeps the backend's output read to its end (and dropped).
+    /// </summary>
+    private static async ValueTask<SpillStep> AppendToSpillAsync(RequestContext ctx, ResponseSpill spill, ReadOnlyMemory<byte> chunk, Logging.ErrorLog errorLog, StderrState state, bool ignoreClientAbort)
+    {
+        bool appended;
+        try
+        {
+            appended = await spill.AppendAsync(chunk).ConfigureAwait(false);
+        }
+        catch (IOException ex)
+        {
+            // "pwrite() "..." failed (28: No space left on device)": a response with a hole must not look whole.
+            errorLog.Write(LogLevel.Crit, ctx, $"pwrite() \"{spill.Path}\" failed ({ex.Message}) while reading upstream", state.Upstream);
+            ctx.Http.Abort();
+            return SpillStep.End;
+        }
+
+        if (appended)
+        {
+            return SpillStep.Appended;
+        }
+
+        // The client went away while the file was sent to it (or the file could not be read back).
+        return SpillFailed(ctx, spill, errorLog, state) || !ignoreClientAbort ? SpillStep.End : SpillStep.Discard;
     }
 
     /// <summary>The drain could not read the temp file back: logged as nginx logs a failed read, and the connection cut
