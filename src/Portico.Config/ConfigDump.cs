@@ -215,6 +215,17 @@ public static class ConfigDump
         yield return new("log_not_found", OnOff(s.LogNotFound));
         yield return new("access_log", (s.AccessLogOff ? "off" : s.AccessLogs.Count == 0 ? "(default)" : "") + string.Join(" | ", s.AccessLogs.Select(AccessLog)));
         yield return new("error_log", string.Join(" | ", s.ErrorLogs.Select(e => $"{e.File} {Level(e.Level)}")));
+        GzipSettings g = s.Gzip;
+        yield return new("gzip", OnOff(g.Enabled));
+        yield return new("gzip_comp_level", Num(g.CompLevel));
+        yield return new("gzip_min_length", Num(g.MinLength));
+        yield return new("gzip_types", g.Types is null ? "*" : string.Join(' ', g.Types.Prepend("text/html").Distinct()));
+        yield return new("gzip_buffers", $"{g.BuffersCount} {Num(g.BuffersSize)}");
+        yield return new("gzip_http_version", g.Http10 ? "1.0" : "1.1");
+        yield return new("gzip_vary", OnOff(g.Vary));
+        yield return new("gzip_proxied", string.Join(' ', Directives.GzipDirectives.ProxiedNames.Where(p => g.Proxied.HasFlag(p.Value)).Select(p => p.Name)));
+        yield return new("gzip_disable", string.Join(' ', g.DisableRegexes.Prepend(g.DisableMsie6 ? "msie6" : "").Where(x => x.Length > 0)));
+        yield return new("gzip_static", Lower(g.Static));
         foreach (KeyValuePair<string, string> pair in FastCgiDump.Describe(s))
         {
             yield return pair;

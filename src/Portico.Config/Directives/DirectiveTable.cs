@@ -26,6 +26,7 @@ internal static class DirectiveTable
             .. RewriteDirectives.All,
             .. HeadersDirectives.All,
             .. AccessDirectives.All,
+            .. GzipDirectives.All,
             .. IndexDirectives.All,
             .. AutoindexDirectives.All,
             .. TypesDirectives.All,

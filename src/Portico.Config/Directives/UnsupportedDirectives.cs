@@ -37,9 +37,8 @@ internal static class UnsupportedDirectives
         "google_perftools_profiles", "stream", "mail",
         // rewrite
         "rewrite", "if", "break", "rewrite_log", "uninitialized_variable_warn",
-        // gzip
-        "gzip", "gzip_vary", "gzip_proxied", "gzip_comp_level", "gzip_buffers", "gzip_http_version",
-        "gzip_types", "gzip_min_length", "gzip_disable", "gzip_static", "gunzip",
+        // gzip (on the fly and precompressed are Portico's; decompression is not)
+        "gunzip", "gunzip_buffers",
         // proxy
         "proxy_pass", "proxy_set_header", "proxy_redirect", "proxy_buffering", "proxy_buffers",
         "proxy_buffer_size", "proxy_read_timeout", "proxy_connect_timeout", "proxy_send_timeout",

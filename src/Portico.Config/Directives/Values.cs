@@ -141,9 +141,11 @@ internal static class Values
         Int(d.Args[index]) ?? throw BindContext.DirectiveError(d, "invalid number");
 
     /// <summary>ngx_conf_set_enum_slot: <c>invalid value "x"</c>.</summary>
-    public static T Enum<T>(ConfigDirective d, params (string Name, T Value)[] values)
+    public static T Enum<T>(ConfigDirective d, params (string Name, T Value)[] values) => EnumValue(d, d.Args[0], values);
+
+    /// <summary>One argument of an enum or bitmask slot: <c>invalid value "x"</c>.</summary>
+    public static T EnumValue<T>(ConfigDirective d, string v, (string Name, T Value)[] values)
     {
-        string v = d.Args[0];
         foreach ((string name, T value) in values)
         {
             if (v.Equals(name, StringComparison.OrdinalIgnoreCase))

@@ -125,6 +125,10 @@ public sealed record LocationSettings
 
     public FastCgiSettings FastCgi { get; init; } = FastCgiSettings.Default;
 
+    // --- compression (ngx_http_gzip_module, ngx_http_gzip_static_module) ---
+
+    public GzipSettings Gzip { get; init; } = GzipSettings.Default;
+
     /// <summary>
     /// <c>client_body_temp_path</c> (absolute), where a request body larger than <c>client_body_buffer_size</c> is
     /// spilled; levels are accepted and ignored. Null when not set: the system's temporary directory, Portico's

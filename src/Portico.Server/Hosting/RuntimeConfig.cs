@@ -83,8 +83,12 @@ internal sealed class RuntimeConfig : IAsyncDisposable
 
         var fastCgi = Portico.Server.FastCgi.FastCgiRuntime.Build(http, scope, time);
         logs.Load(config, scope);
-        return new RuntimeConfig(config, table, servers[0], new OpenFileCache(time), logs) { Autoindex = new AutoindexResponder(time), FastCgi = fastCgi };
+        return new RuntimeConfig(config, table, servers[0], new OpenFileCache(time), logs) { Autoindex = new AutoindexResponder(time), FastCgi = fastCgi, UsesGzip = compiler.UsesGzip };
     }
+
+    /// <summary>Some level has <c>gzip</c> or <c>gzip_static</c> on: responses are written through the compressing body
+    /// (<see cref="Compression.GzipResponseBody"/>), which passes everything through where gzip is off.</summary>
+    public bool UsesGzip { get; init; }
 
     /// <summary>The logs outlive snapshots; the host disposes them once at exit.</summary>
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;

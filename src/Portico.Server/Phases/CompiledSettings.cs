@@ -32,6 +32,9 @@ internal sealed class CompiledSettings
     /// <summary>The <c>Server</c> header value (server_tokens).</summary>
     public required string ServerHeader { get; init; }
 
+    /// <summary><c>gzip_disable</c>'s regexes, matched against User-Agent without regard to case.</summary>
+    public required System.Text.RegularExpressions.Regex[] GzipDisable { get; init; }
+
     /// <summary>The signature in built-in error pages (<c>&lt;hr&gt;&lt;center&gt;...&lt;/center&gt;</c>).</summary>
     public required string ErrorPageSignature { get; init; }
 }

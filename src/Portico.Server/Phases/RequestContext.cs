@@ -165,4 +165,18 @@ internal sealed class RequestContext
 
     /// <summary>The upstream tries of this request ($upstream_addr and friends), newest pass first.</summary>
     public FastCgi.UpstreamLog? Upstream { get; set; }
+
+    /// <summary>The body writer that compresses, in a config that uses gzip; null otherwise.</summary>
+    public Compression.GzipBodyWriter? Gzip { get; set; }
+
+    /// <summary>nginx's r-&gt;gzip_tested and r-&gt;gzip_ok (<see cref="Compression.GzipCheck"/>).</summary>
+    public bool GzipTested { get; set; }
+
+    public bool GzipOk { get; set; }
+
+    /// <summary>nginx's r-&gt;gzip_vary: gzip or gzip_static considered this response, so it varies by Accept-Encoding.</summary>
+    public bool GzipVary { get; set; }
+
+    /// <summary>The static handler's file, whole, would be considered by gzip: a range of it still varies.</summary>
+    public bool GzipConsideredWhole { get; set; }
 }

@@ -58,6 +58,14 @@ internal sealed class RequestPipeline
         connection?.UseSendTimeout(server.Settings.Source.SendTimeout);
 
         http.Response.OnStarting(ResponseHeaders.OnStartingCallback, ctx);
+        if (snapshot.UsesGzip)
+        {
+            var gzip = new Compression.GzipResponseBody(http.Features.FindRequired<IHttpResponseBodyFeature>(), HttpMethods.IsHead(http.Request.Method));
+            http.Features.Set<IHttpResponseBodyFeature>(gzip);
+            http.Response.RegisterForDispose(gzip.BodyWriter);
+            ctx.Gzip = gzip.BodyWriter;
+        }
+
         try
         {
             var outcome = hostValid ? Start(ctx) : PhaseOutcome.WithStatus(400);
@@ -219,7 +227,8 @@ internal sealed class RequestPipeline
             // (HEAD, 204, 304) is completed first: that runs the OnStarting header work (status
             // override, Server, add_header) and lets Kestrel add Date and Content-Length, so
             // $status, $sent_http_* and $bytes_sent describe what the client got.
-            if (!http.Response.HasStarted)
+            // The gzip trailer, too, goes out here (Kestrel's own completion would not write it).
+            if (!http.Response.HasStarted || ctx.Gzip is not null)
             {
                 await http.Response.CompleteAsync().ConfigureAwait(false);
             }
@@ -261,6 +270,12 @@ internal sealed class RequestPipeline
             {
                 // ngx_http_writer: logged at info, with the errno text nginx prints for ETIMEDOUT.
                 snapshot.Logs.ErrorLog.Write(Portico.Config.LogLevel.Info, ctx, "client timed out (110: Connection timed out) while sending response to client");
+            }
+
+            if (ctx.Gzip is { Compressing: true } compressed)
+            {
+                // nginx counts what went to the client: the compressed body.
+                ctx.BodyBytesSent = compressed.BytesOut;
             }
 
             snapshot.Logs.Log(ctx);

@@ -83,6 +83,13 @@ internal static class ResponseHeaders
             }
         }
 
+        // The gzip filter comes after the headers and charset filters in nginx's chain; Vary is the header filter's.
+        Compression.GzipFilter.OnHeaders(ctx, settings, code, headers);
+        if (ctx.GzipVary && settings.Source.Gzip.Vary)
+        {
+            headers.Append("Vary", "Accept-Encoding");
+        }
+
         return Task.CompletedTask;
     }
 

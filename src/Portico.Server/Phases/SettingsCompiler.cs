@@ -15,6 +15,10 @@ internal sealed class SettingsCompiler
 
     public VariableScope Scope { get; }
 
+    /// <summary>Some level compiled so far has <c>gzip</c> or <c>gzip_static</c> on: requests then write through
+    /// <see cref="Compression.GzipResponseBody"/>.</summary>
+    public bool UsesGzip { get; private set; }
+
     public CompiledSettings Compile(LocationSettings settings)
     {
         if (_cache.TryGetValue(settings, out var compiled))
@@ -46,7 +50,10 @@ internal sealed class SettingsCompiler
             MimeTypes = Static.MimeTypes.For(settings),
             ServerHeader = settings.ServerTokens == ServerTokens.Off ? ServerInfo.Name : ServerInfo.NameAndVersion,
             ErrorPageSignature = settings.ServerTokens == ServerTokens.Off ? ServerInfo.Name : ServerInfo.NameAndVersion,
+            GzipDisable = [.. settings.Gzip.DisableRegexes.Select(p => new System.Text.RegularExpressions.Regex(p,
+                System.Text.RegularExpressions.RegexOptions.IgnoreCase | System.Text.RegularExpressions.RegexOptions.CultureInvariant))],
         };
+        UsesGzip |= settings.Gzip.Enabled || settings.Gzip.Static != GzipStaticMode.Off;
         _cache.Add(settings, compiled);
         return compiled;
     }

@@ -36,6 +36,11 @@ internal static class StaticContent
         }
 
         ctx.RequestFilename = path;
+        if (snapshot.UsesGzip && Compression.GzipStatic.Find(ctx, snapshot, path) is { } precompressed)
+        {
+            return await SendPrecompressedAsync(ctx, snapshot, precompressed, uri).ConfigureAwait(false);
+        }
+
         var file = snapshot.Files.Lookup(path);
         switch (file.Kind)
         {
@@ -63,14 +68,40 @@ internal static class StaticContent
         ctx.ContentLastModified = file.LastModified;
         // nginx types by $uri, not by the file path (they differ with alias); a Content-Type
         // already on the response came from a backend's X-Accel-Redirect and is kept, as nginx does.
+        var contentType = KeptContentType(ctx) ?? settings.MimeTypes.Resolve(uri);
         var options = new StaticFileOptions(
-            ContentType: KeptContentType(ctx) ?? settings.MimeTypes.Resolve(uri),
+            ContentType: contentType,
             Etag: ctx.Settings.Etag,
             IfModifiedSince: ctx.Settings.IfModifiedSince,
-            IsHead: HttpMethods.IsHead(method));
+            IsHead: HttpMethods.IsHead(method),
+            Ranges: ctx.Gzip is null || ctx.Http.Request.Headers.Range.Count == 0 || !Compression.GzipFilter.WillCompress(ctx, settings, contentType, file.Length));
         var sent = await snapshot.FileResponder.SendAsync(ctx.Http, file, options, ctx.Http.RequestAborted).ConfigureAwait(false);
         ctx.BodyBytesSent += sent.BodyBytesSent;
         return sent.ResponseSent ? PhaseOutcome.Done : PhaseOutcome.WithStatus(sent.StatusCode);
+    }
+
+    /// <summary>gzip_static: FILE.gz in place of FILE, as gzip; the gzip filter leaves a response with an encoding alone.</summary>
+    private static async Task<PhaseOutcome> SendPrecompressedAsync(RequestContext ctx, RuntimeConfig snapshot, FileLookup file, string uri)
+    {
+        ctx.ContentLastModified = file.LastModified;
+        var options = new StaticFileOptions(
+            ContentType: KeptContentType(ctx) ?? ctx.Compiled!.MimeTypes.Resolve(uri),
+            Etag: ctx.Settings.Etag,
+            IfModifiedSince: ctx.Settings.IfModifiedSince,
+            IsHead: HttpMethods.IsHead(ctx.Method),
+            Ranges: false);
+        var headers = ctx.Http.Response.Headers;
+        headers.ContentEncoding = "gzip";
+        var sent = await snapshot.FileResponder.SendAsync(ctx.Http, file, options, ctx.Http.RequestAborted).ConfigureAwait(false);
+        ctx.BodyBytesSent += sent.BodyBytesSent;
+        if (!sent.ResponseSent)
+        {
+            // 412/416: nginx's error page is a response of its own, without the file's encoding.
+            headers.ContentEncoding = default;
+            return PhaseOutcome.WithStatus(sent.StatusCode);
+        }
+
+        return PhaseOutcome.Done;
     }
 
     /// <summary>The Content-Type an internal redirect carried over (X-Accel-Redirect), if any.</summary>

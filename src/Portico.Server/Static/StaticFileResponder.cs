@@ -15,11 +15,15 @@ namespace Portico.Server.Static;
 /// <param name="Etag">The <c>etag</c> directive.</param>
 /// <param name="IfModifiedSince">The <c>if_modified_since</c> directive.</param>
 /// <param name="IsHead">HEAD: headers as for GET, the file is never read.</param>
+/// <param name="Ranges">Range is honoured and Accept-Ranges offered; off when gzip will compress the response
+/// (nginx's range filter then sees no length and sends the whole file) and for gzip_static's files (nginx 1.22 does
+/// not allow ranges on them).</param>
 internal readonly record struct StaticFileOptions(
     string ContentType,
     bool Etag = true,
     IfModifiedSinceMode IfModifiedSince = IfModifiedSinceMode.Exact,
-    bool IsHead = false);
+    bool IsHead = false,
+    bool Ranges = true);
 
 /// <summary>
 /// What a responder did. When <see cref="ResponseSent"/> is false the responder only set the
@@ -96,7 +100,7 @@ internal sealed class StaticFileResponder
         RangeOutcome outcome = RangeOutcome.Full;
         ByteRange single = default;
         List<ByteRange>? parts = null;
-        string? rangeHeader = First(request.Range);
+        string? rangeHeader = options.Ranges ? First(request.Range) : null;
         if (rangeHeader is not null)
         {
             string? ifRange = First(request.IfRange);
@@ -129,7 +133,11 @@ internal sealed class StaticFileResponder
             }
 
             response.ContentLength = length;
-            headers.AcceptRanges = s_bytes;
+            if (options.Ranges)
+            {
+                headers.AcceptRanges = s_bytes;
+            }
+
             if (options.IsHead || length == 0)
             {
                 return new StaticSendResult(200, 0, true);

@@ -25,6 +25,7 @@ internal enum VariableKind : byte
     ServerAddr,
 
     // Text values.
+    GzipRatio,
     RemoteUser,
     Request,
     RequestMethod,

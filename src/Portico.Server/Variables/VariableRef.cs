@@ -26,6 +26,7 @@ internal readonly struct VariableRef
     {
         ["status"] = VariableKind.Status,
         ["body_bytes_sent"] = VariableKind.BodyBytesSent,
+        ["gzip_ratio"] = VariableKind.GzipRatio,
         ["bytes_sent"] = VariableKind.BytesSent,
         ["request_length"] = VariableKind.RequestLength,
         ["request_time"] = VariableKind.RequestTime,
@@ -153,6 +154,7 @@ internal readonly struct VariableRef
         {
             case VariableKind.Status: return StatusText(http.Response.StatusCode);
             case VariableKind.BodyBytesSent: return ctx.BodyBytesSent.ToString(CultureInfo.InvariantCulture);
+            case VariableKind.GzipRatio: return GzipRatio(ctx);
             case VariableKind.BytesSent: return BytesSent(ctx).ToString(CultureInfo.InvariantCulture);
             case VariableKind.RequestLength: return RequestLength(ctx).ToString(CultureInfo.InvariantCulture);
             case VariableKind.RequestTime: return FormatMillis(RequestTimeMillis(ctx, clock));
@@ -279,6 +281,32 @@ internal readonly struct VariableRef
 
         written = 0;
         return false;
+    }
+
+    /// <summary>
+    /// $gzip_ratio (ngx_http_gzip_ratio_variable): bytes in over bytes out, gzip header and trailer counted, with two
+    /// decimals rounded half up; not found for a response that was not compressed.
+    /// </summary>
+    internal static string? GzipRatio(RequestContext ctx)
+    {
+        if (ctx.Gzip is not { Compressing: true } gzip || gzip.BytesIn == 0 || gzip.BytesOut == 0)
+        {
+            return null;
+        }
+
+        long zin = gzip.BytesIn, zout = gzip.BytesOut;
+        var whole = zin / zout;
+        var fraction = zin * 100 / zout % 100;
+        if (zin * 1000 / zout % 10 > 4)
+        {
+            if (++fraction > 99)
+            {
+                whole++;
+                fraction = 0;
+            }
+        }
+
+        return string.Create(CultureInfo.InvariantCulture, $"{whole}.{fraction:D2}");
     }
 
     private static string StatusText(int status) => status.ToString("D3", CultureInfo.InvariantCulture);
