@@ -228,7 +228,7 @@ internal sealed class RequestPipeline
             // override, Server, add_header) and lets Kestrel add Date and Content-Length, so
             // $status, $sent_http_* and $bytes_sent describe what the client got.
             // The gzip trailer, too, goes out here (Kestrel's own completion would not write it).
-            if (!http.Response.HasStarted || ctx.Gzip is not null)
+            if (!http.Response.HasStarted || (ctx.Gzip is not null && !http.RequestAborted.IsCancellationRequested))
             {
                 await http.Response.CompleteAsync().ConfigureAwait(false);
             }
