@@ -31,6 +31,19 @@ public sealed class CommandLineTests
             stderr);
     }
 
+    /// <summary>
+    /// The distribution's own nginx.conf, as installed: its load_module lines (modules-enabled), ssl_protocols and
+    /// ssl_prefer_server_ciphers at the http level, gzip and the default site. nginx -t agrees.
+    /// </summary>
+    [RequiresFact(NginxProcess.Binary, "/etc/nginx/nginx.conf")]
+    public async Task Test_flag_accepts_the_stock_debian_nginx_conf()
+    {
+        using var dir = new TempDir();
+        var (code, _, stderr) = await PorticoProcess.RunAsync(dir.Path, "-t", "-c", "/etc/nginx/nginx.conf");
+        Assert.True(code == 0, stderr);
+        Assert.EndsWith("portico: configuration file /etc/nginx/nginx.conf test is successful\n", stderr, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Test_flag_rejects_unknown_directive_with_file_and_line()
     {

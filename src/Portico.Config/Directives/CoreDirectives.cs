@@ -8,7 +8,7 @@ namespace Portico.Config.Directives;
 /// <c>worker_processes</c> sets the number of event-loop threads (see Portico.Server's EventLoop).
 /// Accepted no-ops, because Kestrel and the .NET runtime own processes and threads:
 /// <c>daemon</c>, <c>master_process</c>, <c>worker_rlimit_nofile</c>,
-/// <c>user</c>, <c>pcre_jit</c>, and in <c>events</c>: <c>worker_connections</c>, <c>use</c>,
+/// <c>user</c>, <c>pcre_jit</c>, <c>load_module</c>, and in <c>events</c>: <c>worker_connections</c>, <c>use</c>,
 /// <c>multi_accept</c>. They are still validated as nginx validates them.
 /// </summary>
 internal static class CoreDirectives
@@ -36,6 +36,10 @@ internal static class CoreDirectives
         })),
         new("worker_rlimit_nofile", DirectiveContext.Main, Arity.Take1, (ctx, d) => Once(ctx, d, () => Values.NumberArg(d))),
         new("user", DirectiveContext.Main, Arity.Take12, (ctx, d) => Once(ctx, d, () => { })),
+
+        // Portico's modules are built in; a directive of a module it does not have is refused where it is used, by
+        // name (Debian's nginx.conf includes modules-enabled/*.conf, a load_module line per installed module).
+        new("load_module", DirectiveContext.Main, Arity.Take1, (_, _) => { }),
         new("pid", DirectiveContext.Main, Arity.Take1, (ctx, d) => Once(ctx, d, () =>
             ctx.Main.PidFile = d.Args[0] == "off" ? null : ctx.FullPath(d.Args[0]))),
         new("error_log", DirectiveContext.Main | DirectiveContext.HttpAll, Arity.OneMore, BindErrorLog),

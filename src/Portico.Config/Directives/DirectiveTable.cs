@@ -27,6 +27,7 @@ internal static class DirectiveTable
             .. HeadersDirectives.All,
             .. AccessDirectives.All,
             .. GzipDirectives.All,
+            .. SslDirectives.All,
             .. IndexDirectives.All,
             .. AutoindexDirectives.All,
             .. TypesDirectives.All,

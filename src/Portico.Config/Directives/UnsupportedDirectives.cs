@@ -31,7 +31,7 @@ internal static class UnsupportedDirectives
         "grpc_set_header", "grpc_read_timeout", "memcached_read_timeout", "internal_redirect",
         "worker_rlimit_core", "http3", "quic_retry",
         // core / events
-        "load_module", "env", "worker_cpu_affinity", "worker_priority", "worker_shutdown_timeout",
+        "env", "worker_cpu_affinity", "worker_priority", "worker_shutdown_timeout",
         "working_directory", "lock_file", "thread_pool", "timer_resolution", "debug_points",
         "debug_connection", "accept_mutex", "accept_mutex_delay", "worker_aio_requests", "ssl_engine",
         "google_perftools_profiles", "stream", "mail",
@@ -47,11 +47,8 @@ internal static class UnsupportedDirectives
         "proxy_request_buffering", "proxy_max_temp_file_size", "proxy_temp_path", "proxy_cookie_path",
         "proxy_cookie_domain", "proxy_set_body", "proxy_pass_request_headers", "proxy_pass_request_body",
         "proxy_ignore_headers", "proxy_headers_hash_max_size", "proxy_headers_hash_bucket_size",
-        // ssl
-        "ssl", "ssl_certificate", "ssl_certificate_key", "ssl_protocols", "ssl_ciphers",
-        "ssl_prefer_server_ciphers", "ssl_session_cache", "ssl_session_timeout", "ssl_session_tickets",
-        "ssl_dhparam", "ssl_stapling", "ssl_stapling_verify", "ssl_trusted_certificate",
-        "ssl_client_certificate", "ssl_verify_client", "ssl_ecdh_curve", "ssl_buffer_size",
+        // ssl: the directive "ssl on" (and listen's ssl parameter, refused at load); the common ssl_* are SslDirectives
+        "ssl",
         "http2", "http2_push", "http2_max_concurrent_streams",
         // limits and access
         "limit_req", "limit_req_zone", "limit_req_status", "limit_req_log_level", "limit_conn",
