@@ -18,8 +18,14 @@ internal sealed class GzipBodyWriter : PipeWriter, IDisposable
 {
     private const int MinimumInput = 4096;
 
+    // RFC 1952 header (no name, no time, OS 3: Unix), an empty final fixed-Huffman block, CRC-32 0, length 0.
+    private static ReadOnlySpan<byte> EmptyGzip => [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+
     private readonly IHttpResponseBodyFeature _inner;
+    private readonly Action _abort;
     private Mode _mode;
+    private bool _starting;
+    private int _level;
     private GZipStream? _deflater;
     private GzipSink? _sink;
     private byte[]? _input;
@@ -29,11 +35,18 @@ internal sealed class GzipBodyWriter : PipeWriter, IDisposable
 
     /// <param name="headerOnly">A HEAD request: the response's head is settled at the end as for a GET, and no gzip
     /// bytes are written.</param>
-    public GzipBodyWriter(IHttpResponseBodyFeature inner, bool headerOnly)
+    /// <param name="abort">Cuts the connection: a body shorter than the Content-Length it came with must not end with
+    /// a valid trailer, as a short response without gzip is cut.</param>
+    public GzipBodyWriter(IHttpResponseBodyFeature inner, bool headerOnly, Action abort)
     {
         _inner = inner;
         _headerOnly = headerOnly;
+        _abort = abort;
     }
+
+    /// <summary>The Content-Length the response had before the filter removed it: the body must be that long (nginx
+    /// drops what a backend sends beyond it, and cuts the connection when it sends less).</summary>
+    public long? DeclaredLength { get; set; }
 
     private enum Mode
     {
@@ -42,8 +55,12 @@ internal sealed class GzipBodyWriter : PipeWriter, IDisposable
         Gzip,
     }
 
-    /// <summary>True until the body's first byte: only then can the filter still choose gzip.</summary>
-    public bool CanCompress => _mode == Mode.Undecided && !_finished;
+    /// <summary>Nothing of the body was written yet and no mode chosen: the filter may still compress it.</summary>
+    public bool Undecided => _mode == Mode.Undecided && !_finished;
+
+    /// <summary>True while this writer is starting the response: only then can the filter choose gzip (a start that
+    /// Kestrel makes on its own, for a body nobody wrote through this writer, stays plain).</summary>
+    public bool CanCompress => _mode == Mode.Undecided && !_finished && _starting;
 
     /// <summary>The response is being compressed.</summary>
     public bool Compressing => _mode == Mode.Gzip;
@@ -54,17 +71,39 @@ internal sealed class GzipBodyWriter : PipeWriter, IDisposable
     /// <summary>Compressed bytes put out, gzip header and trailer included (nginx's zout).</summary>
     public long BytesOut => _sink?.Written ?? 0;
 
-    /// <summary>Called by the header filter, during the response's start: compress at <paramref name="level"/>.</summary>
+    /// <summary>Called by the header filter, during the response's start: compress at <paramref name="level"/>. The
+    /// deflater (about 256 KB of zlib state) is made with the first byte of the body, as nginx makes its own, so a
+    /// HEAD never has one.</summary>
     public void Compress(int level)
     {
         Debug.Assert(CanCompress);
-        _sink = new GzipSink(_inner.Writer);
-        _deflater = new GZipStream(_sink, new ZLibCompressionOptions { CompressionLevel = level }, leaveOpen: true);
+        _level = level;
         _mode = Mode.Gzip;
+    }
+
+    private GZipStream Deflater()
+    {
+        if (_finished)
+        {
+            throw new InvalidOperationException("The response body is complete.");
+        }
+
+        if (_deflater is null)
+        {
+            _sink = new GzipSink(_inner.Writer);
+            _deflater = new GZipStream(_sink, new ZLibCompressionOptions { CompressionLevel = _level }, leaveOpen: true);
+        }
+
+        return _deflater;
     }
 
     public override Memory<byte> GetMemory(int sizeHint = 0)
     {
+        if (_finished)
+        {
+            throw new InvalidOperationException("The response body is complete.");
+        }
+
         if (Decide() == Mode.Plain)
         {
             return _inner.Writer.GetMemory(sizeHint);
@@ -75,6 +114,11 @@ internal sealed class GzipBodyWriter : PipeWriter, IDisposable
 
     public override Span<byte> GetSpan(int sizeHint = 0)
     {
+        if (_finished)
+        {
+            throw new InvalidOperationException("The response body is complete.");
+        }
+
         if (Decide() == Mode.Plain)
         {
             return _inner.Writer.GetSpan(sizeHint);
@@ -96,15 +140,19 @@ internal sealed class GzipBodyWriter : PipeWriter, IDisposable
             throw new InvalidOperationException("Advance without a buffer from GetMemory.");
         }
 
-        _deflater!.Write(_input, 0, bytes);
-        BytesIn += bytes;
+        var take = DeclaredLength is { } declared ? (int)Math.Clamp(declared - BytesIn, 0, bytes) : bytes;
+        if (take > 0)
+        {
+            Deflater().Write(_input, 0, take);
+            BytesIn += take;
+        }
     }
 
     public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
     {
-        if (Decide() == Mode.Gzip)
+        if (Decide() == Mode.Gzip && _deflater is not null)
         {
-            _deflater!.Flush();
+            Deflater().Flush();
         }
 
         return _inner.Writer.FlushAsync(cancellationToken);
@@ -136,16 +184,33 @@ internal sealed class GzipBodyWriter : PipeWriter, IDisposable
             Decide();
         }
 
-        _finished = true;
-        if (_mode == Mode.Gzip)
+        if (_mode == Mode.Gzip && !_headerOnly)
         {
-            _sink!.Closed = _headerOnly;
-            _deflater!.Dispose();
-            _deflater = null;
+            if (BytesIn < DeclaredLength)
+            {
+                // The backend sent less than it announced: no trailer, and the connection is cut.
+                Dispose();
+                _abort();
+                return;
+            }
+
+            if (BytesIn == 0)
+            {
+                // The head said gzip, so even an empty body is a gzip stream; .NET's deflater writes nothing for one.
+                _sink = new GzipSink(_inner.Writer);
+                _sink.Write(EmptyGzip);
+            }
+            else
+            {
+                Deflater().Dispose();
+                _deflater = null;
+            }
+
             _sink!.Closed = true;
-            ReturnInput();
         }
 
+        _finished = true;
+        ReturnInput();
         await _inner.CompleteAsync().ConfigureAwait(false);
     }
 
@@ -197,10 +262,18 @@ internal sealed class GzipBodyWriter : PipeWriter, IDisposable
             }
 
             // Kestrel runs the OnStarting callbacks here; Portico's are synchronous, so the task is complete.
-            var start = _inner.StartAsync();
-            if (!start.IsCompletedSuccessfully)
+            _starting = true;
+            try
             {
-                start.GetAwaiter().GetResult();
+                var start = _inner.StartAsync();
+                if (!start.IsCompletedSuccessfully)
+                {
+                    start.GetAwaiter().GetResult();
+                }
+            }
+            finally
+            {
+                _starting = false;
             }
 
             if (_mode == Mode.Undecided)

@@ -23,13 +23,14 @@ internal static class GzipCheck
         }
 
         ctx.GzipTested = true;
-        ctx.GzipOk = Test(ctx.Http.Request, settings, disable, responseHeaders);
+        ctx.GzipOk = Test(ctx, settings, disable, responseHeaders);
         return ctx.GzipOk;
     }
 
     /// <summary>The test itself, not kept.</summary>
-    public static bool Test(HttpRequest request, GzipSettings settings, Regex[] disable, IHeaderDictionary responseHeaders)
+    public static bool Test(RequestContext ctx, GzipSettings settings, Regex[] disable, IHeaderDictionary responseHeaders)
     {
+        var request = ctx.Http.Request;
         var headers = request.Headers;
         if (First(headers.AcceptEncoding) is not { } acceptEncoding || !AcceptEncoding.AllowsGzip(acceptEncoding))
         {
@@ -47,7 +48,7 @@ internal static class GzipCheck
             return false;
         }
 
-        if (headers.Via.Count > 0 && !ProxiedAllowed(settings.Proxied, headers, responseHeaders))
+        if (headers.Via.Count > 0 && !ProxiedAllowed(settings.Proxied, headers, responseHeaders, lastModifiedHeader: ctx.Upstream is not null))
         {
             return false;
         }
@@ -67,7 +68,9 @@ internal static class GzipCheck
     }
 
     /// <summary>gzip_proxied, for a request with <c>Via</c>: what the response's caching headers allow.</summary>
-    private static bool ProxiedAllowed(GzipProxied p, IHeaderDictionary request, IHeaderDictionary response)
+    /// <param name="lastModifiedHeader">Last-Modified is a header of its own only when a backend sent it: nginx's static
+    /// handlers set a time, written as a header after this test, so <c>no_last_modified</c> never refuses a file.</param>
+    private static bool ProxiedAllowed(GzipProxied p, IHeaderDictionary request, IHeaderDictionary response, bool lastModifiedHeader)
     {
         if ((p & GzipProxied.Off) != 0)
         {
@@ -109,7 +112,7 @@ internal static class GzipCheck
                 || ((p & GzipProxied.Private) != 0 && HasDirective(cacheControl, "private"));
         }
 
-        if ((p & GzipProxied.NoLastModified) != 0 && response.LastModified.Count > 0)
+        if ((p & GzipProxied.NoLastModified) != 0 && lastModifiedHeader && response.LastModified.Count > 0)
         {
             return false;
         }

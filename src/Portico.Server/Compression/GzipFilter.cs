@@ -35,10 +35,19 @@ internal static class GzipFilter
             return;
         }
 
+        body.DeclaredLength = headers.ContentLength;
         headers.ContentEncoding = "gzip";
         headers.ContentLength = null;
         headers.AcceptRanges = default;
         WeakenEtag(headers);
+        if (!HttpProtocol.IsHttp11(ctx.Http.Request.Protocol))
+        {
+            // An HTTP/1.0 response without a length ends with the connection (gzip_http_version 1.0): nginx says close.
+            headers.Remove("Keep-Alive");
+            headers.Connection = "close";
+            ctx.KeptAliveFor = null;
+        }
+
         body.Compress(gzip.CompLevel);
     }
 
@@ -51,7 +60,7 @@ internal static class GzipFilter
     {
         var gzip = settings.Source.Gzip;
         var code = ctx.StatusOverride > 0 ? ctx.StatusOverride : 200;
-        ctx.GzipConsideredWhole = gzip.Enabled && ctx.Gzip is { CanCompress: true } && Considers(gzip, code, default, length, contentType);
+        ctx.GzipConsideredWhole = gzip.Enabled && ctx.Gzip is { Undecided: true } && Considers(gzip, code, default, length, contentType);
         if (!ctx.GzipConsideredWhole)
         {
             return false;
@@ -60,7 +69,7 @@ internal static class GzipFilter
         // Behind a proxy, gzip_proxied reads the response's Expires and Cache-Control, which expires and add_header
         // set only when the head is written: the answer is not kept for the header filter.
         return ctx.Http.Request.Headers.Via.Count > 0
-            ? GzipCheck.Test(ctx.Http.Request, gzip, settings.GzipDisable, ctx.Http.Response.Headers)
+            ? GzipCheck.Test(ctx, gzip, settings.GzipDisable, ctx.Http.Response.Headers)
             : GzipCheck.Ok(ctx, gzip, settings.GzipDisable, ctx.Http.Response.Headers);
     }
 

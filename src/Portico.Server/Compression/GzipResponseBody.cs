@@ -14,10 +14,10 @@ internal sealed class GzipResponseBody : IHttpResponseBodyFeature
     private readonly IHttpResponseBodyFeature _inner;
     private Stream? _stream;
 
-    public GzipResponseBody(IHttpResponseBodyFeature inner, bool headerOnly)
+    public GzipResponseBody(IHttpResponseBodyFeature inner, bool headerOnly, Action abort)
     {
         _inner = inner;
-        BodyWriter = new GzipBodyWriter(inner, headerOnly);
+        BodyWriter = new GzipBodyWriter(inner, headerOnly, abort);
     }
 
     public GzipBodyWriter BodyWriter { get; }

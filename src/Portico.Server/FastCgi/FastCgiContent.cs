@@ -325,6 +325,12 @@ internal static class FastCgiContent
         long fullLength = -1;
         ByteRange range = default;
         var rangeKind = fcgi.Source.ForceRanges ? FastCgiRanges.Decide(http.Request, response, out fullLength, out range) : FastCgiRangeKind.None;
+        if (rangeKind is FastCgiRangeKind.Partial or FastCgiRangeKind.NotSatisfiable && ctx.Gzip is not null
+            && Compression.GzipFilter.WillCompress(ctx, ctx.Compiled!, BackendContentType(response.Headers), fullLength))
+        {
+            // nginx's gzip filter runs before its range filter and takes the length away: the whole 200, compressed.
+            rangeKind = FastCgiRangeKind.Full;
+        }
         if (rangeKind == FastCgiRangeKind.NotSatisfiable)
         {
             // ngx_http_range_not_satisfiable: the 416 page keeps Content-Range (RFC 9110 section 15.5.17).
@@ -771,5 +777,18 @@ internal static class FastCgiContent
                     ? $"FastCGI sent in stderr: \"{line}\" while reading upstream"
                     : $"FastCGI sent in stderr: \"{line}\" while reading response header from upstream",
                 Upstream);
+    }
+
+    private static string BackendContentType(IReadOnlyList<KeyValuePair<string, string>> headers)
+    {
+        foreach (var (name, value) in headers)
+        {
+            if (name.Equals("Content-Type", StringComparison.OrdinalIgnoreCase))
+            {
+                return value;
+            }
+        }
+
+        return "";
     }
 }

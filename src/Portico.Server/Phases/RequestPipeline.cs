@@ -60,9 +60,8 @@ internal sealed class RequestPipeline
         http.Response.OnStarting(ResponseHeaders.OnStartingCallback, ctx);
         if (snapshot.UsesGzip)
         {
-            var gzip = new Compression.GzipResponseBody(http.Features.FindRequired<IHttpResponseBodyFeature>(), HttpMethods.IsHead(http.Request.Method));
+            var gzip = new Compression.GzipResponseBody(http.Features.FindRequired<IHttpResponseBodyFeature>(), HttpMethods.IsHead(http.Request.Method), http.Abort);
             http.Features.Set<IHttpResponseBodyFeature>(gzip);
-            http.Response.RegisterForDispose(gzip.BodyWriter);
             ctx.Gzip = gzip.BodyWriter;
         }
 
@@ -228,7 +227,7 @@ internal sealed class RequestPipeline
             // override, Server, add_header) and lets Kestrel add Date and Content-Length, so
             // $status, $sent_http_* and $bytes_sent describe what the client got.
             // The gzip trailer, too, goes out here (Kestrel's own completion would not write it).
-            if (!http.Response.HasStarted || (ctx.Gzip is not null && !http.RequestAborted.IsCancellationRequested))
+            if (!http.Response.HasStarted || (ctx.Gzip is { Compressing: true } && !http.RequestAborted.IsCancellationRequested))
             {
                 await http.Response.CompleteAsync().ConfigureAwait(false);
             }
@@ -279,6 +278,9 @@ internal sealed class RequestPipeline
             }
 
             snapshot.Logs.Log(ctx);
+
+            // Frees the deflater of a response that did not finish; nothing writes after this point.
+            ctx.Gzip?.Dispose();
             if (ctx.KeptAliveFor is { } idle)
             {
                 connection?.CloseWhenIdleFor(idle);

@@ -94,10 +94,15 @@ internal static class StaticContent
         headers.ContentEncoding = "gzip";
         var sent = await snapshot.FileResponder.SendAsync(ctx.Http, file, options, ctx.Http.RequestAborted).ConfigureAwait(false);
         ctx.BodyBytesSent += sent.BodyBytesSent;
+        if (!sent.ResponseSent || sent.StatusCode == 304)
+        {
+            // 412/416: nginx's error page is a response of its own, without the file's encoding; and its not_modified
+            // filter takes the encoding off a 304.
+            headers.ContentEncoding = default;
+        }
+
         if (!sent.ResponseSent)
         {
-            // 412/416: nginx's error page is a response of its own, without the file's encoding.
-            headers.ContentEncoding = default;
             return PhaseOutcome.WithStatus(sent.StatusCode);
         }
 

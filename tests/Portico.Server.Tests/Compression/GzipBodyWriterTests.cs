@@ -66,9 +66,11 @@ public class GzipBodyWriterTests
     public async Task Plain_when_the_header_work_does_not_choose_gzip()
     {
         var inner = new FakeResponseBody();
-        var writer = new GzipBodyWriter(inner, headerOnly: false);
-        Assert.True(writer.CanCompress);
+        var writer = new GzipBodyWriter(inner, headerOnly: false, abort: () => { });
+        var couldCompress = false;
+        inner.OnStarting = () => couldCompress = writer.CanCompress;
         writer.Write<byte>(s_text);
+        Assert.True(couldCompress);
         Assert.Equal(1, inner.Starts);
         Assert.False(writer.CanCompress);
         await writer.FinishAsync();
@@ -81,7 +83,7 @@ public class GzipBodyWriterTests
     public async Task Compressed_when_chosen_at_the_start_with_the_trailer_at_the_end()
     {
         var inner = new FakeResponseBody();
-        var writer = new GzipBodyWriter(inner, headerOnly: false);
+        var writer = new GzipBodyWriter(inner, headerOnly: false, abort: () => { });
         inner.OnStarting = () => writer.Compress(6);
         foreach (var part in s_text.Chunk(1000))
         {
@@ -100,7 +102,7 @@ public class GzipBodyWriterTests
     public async Task A_flush_makes_what_was_written_decodable_before_the_end()
     {
         var inner = new FakeResponseBody();
-        var writer = new GzipBodyWriter(inner, headerOnly: false);
+        var writer = new GzipBodyWriter(inner, headerOnly: false, abort: () => { });
         inner.OnStarting = () => writer.Compress(1);
         writer.Write<byte>(s_text.AsSpan(0, 500));
         await writer.FlushAsync();
@@ -121,7 +123,7 @@ public class GzipBodyWriterTests
     public async Task An_empty_body_is_not_started_by_the_end()
     {
         var inner = new FakeResponseBody();
-        var writer = new GzipBodyWriter(inner, headerOnly: false);
+        var writer = new GzipBodyWriter(inner, headerOnly: false, abort: () => { });
         inner.OnStarting = () => writer.Compress(1);
         await writer.FinishAsync();
         Assert.Equal(0, inner.Starts);
@@ -134,7 +136,7 @@ public class GzipBodyWriterTests
     public async Task A_head_request_settles_the_head_at_the_end_and_sends_no_gzip_bytes()
     {
         var inner = new FakeResponseBody();
-        var writer = new GzipBodyWriter(inner, headerOnly: true);
+        var writer = new GzipBodyWriter(inner, headerOnly: true, abort: () => { });
         inner.OnStarting = () => writer.Compress(1);
         await writer.FinishAsync();
         Assert.Equal(1, inner.Starts);
@@ -146,7 +148,7 @@ public class GzipBodyWriterTests
     public async Task After_an_abort_the_deflater_is_freed_and_writes_nothing()
     {
         var inner = new FakeResponseBody();
-        var writer = new GzipBodyWriter(inner, headerOnly: false);
+        var writer = new GzipBodyWriter(inner, headerOnly: false, abort: () => { });
         inner.OnStarting = () => writer.Compress(1);
         writer.Write<byte>(s_text);
         var before = writer.BytesOut;
@@ -154,6 +156,63 @@ public class GzipBodyWriterTests
         Assert.Equal(before, writer.BytesOut);
         await writer.FinishAsync(); // already finished: no trailer, no second completion of the inner body
         Assert.False(inner.Completed);
+    }
+
+    [Fact]
+    public async Task A_body_shorter_than_its_content_length_is_cut_without_a_trailer()
+    {
+        var inner = new FakeResponseBody();
+        var aborted = false;
+        var writer = new GzipBodyWriter(inner, headerOnly: false, abort: () => aborted = true);
+        inner.OnStarting = () =>
+        {
+            writer.DeclaredLength = s_text.Length;
+            writer.Compress(1);
+        };
+        writer.Write<byte>(s_text.AsSpan(0, 1000));
+        await writer.FinishAsync();
+        Assert.True(aborted);
+        Assert.False(inner.Completed);
+    }
+
+    [Fact]
+    public async Task What_a_body_sends_beyond_its_content_length_is_dropped()
+    {
+        var inner = new FakeResponseBody();
+        var writer = new GzipBodyWriter(inner, headerOnly: false, abort: () => Assert.Fail("aborted"));
+        inner.OnStarting = () =>
+        {
+            writer.DeclaredLength = 1000;
+            writer.Compress(1);
+        };
+        writer.Write<byte>(s_text);
+        await writer.FinishAsync();
+        Assert.Equal(s_text.AsSpan(0, 1000).ToArray(), Gunzip(await inner.ReadAvailableAsync()));
+    }
+
+    [Fact]
+    public async Task A_start_the_writer_did_not_make_cannot_choose_gzip()
+    {
+        var inner = new FakeResponseBody();
+        var writer = new GzipBodyWriter(inner, headerOnly: false, abort: () => { });
+        var couldCompress = true;
+        inner.OnStarting = () => couldCompress = writer.CanCompress;
+        await inner.StartAsync(); // as Kestrel starts a response nobody wrote through the writer
+        Assert.False(couldCompress);
+    }
+
+    [Fact]
+    public async Task An_empty_compressed_body_is_still_a_gzip_stream()
+    {
+        var inner = new FakeResponseBody();
+        var writer = new GzipBodyWriter(inner, headerOnly: false, abort: () => { });
+        inner.OnStarting = () => writer.Compress(1);
+        await writer.FlushAsync(); // the head goes out, no body yet: no deflater
+        Assert.Equal(0, writer.BytesOut);
+        await writer.FinishAsync();
+        var sent = await inner.ReadAvailableAsync();
+        Assert.Equal(20, sent.Length);
+        Assert.Empty(Gunzip(sent));
     }
 
     private static byte[] Gunzip(byte[] gzip)
