@@ -107,9 +107,9 @@ internal static class GzipCheck
         var cacheControl = response.CacheControl;
         if (cacheControl.Count > 0)
         {
-            return ((p & GzipProxied.NoCache) != 0 && HasDirective(cacheControl, "no-cache"))
-                || ((p & GzipProxied.NoStore) != 0 && HasDirective(cacheControl, "no-store"))
-                || ((p & GzipProxied.Private) != 0 && HasDirective(cacheControl, "private"));
+            return ((p & GzipProxied.NoCache) != 0 && HeaderTokens.Contains(cacheControl, "no-cache"))
+                || ((p & GzipProxied.NoStore) != 0 && HeaderTokens.Contains(cacheControl, "no-store"))
+                || ((p & GzipProxied.Private) != 0 && HeaderTokens.Contains(cacheControl, "private"));
         }
 
         if ((p & GzipProxied.NoLastModified) != 0 && lastModifiedHeader && response.LastModified.Count > 0)
@@ -118,25 +118,6 @@ internal static class GzipCheck
         }
 
         return (p & GzipProxied.NoEtag) == 0 || response.ETag.Count == 0;
-    }
-
-    // ngx_http_parse_multi_header_lines: a comma-separated token, compared without regard to case.
-    private static bool HasDirective(StringValues values, string name)
-    {
-        foreach (var value in values)
-        {
-            foreach (var part in (value ?? "").Split(','))
-            {
-                var token = part.AsSpan().Trim();
-                var eq = token.IndexOf('=');
-                if ((eq < 0 ? token : token[..eq].TrimEnd()).Equals(name, StringComparison.OrdinalIgnoreCase))
-                {
-                    return true;
-                }
-            }
-        }
-
-        return false;
     }
 
     /// <summary>nginx's <c>msie6</c> (ngx_http_process_user_agent): "MSIE 4.", "MSIE 5." or "MSIE 6." without "SV1",

@@ -156,31 +156,15 @@ internal static class ResponseHeaders
     // HTTP/1.1 unless either side says close; HTTP/1.0 only when the client asked for keep-alive (RFC 9112 9.3).
     private static bool KeptAlive(HttpRequest request, IHeaderDictionary responseHeaders)
     {
-        if (HasToken(responseHeaders.Connection, "close"))
+        if (HeaderTokens.Contains(responseHeaders.Connection, "close"))
         {
             return false;
         }
 
         var connection = request.Headers.Connection;
         return HttpProtocol.IsHttp11(request.Protocol)
-            ? !HasToken(connection, "close")
-            : HttpProtocol.IsHttp10(request.Protocol) && HasToken(connection, "keep-alive");
-    }
-
-    private static bool HasToken(Microsoft.Extensions.Primitives.StringValues values, string token)
-    {
-        foreach (var value in values)
-        {
-            foreach (var part in (value ?? "").Split(','))
-            {
-                if (part.Trim().Equals(token, StringComparison.OrdinalIgnoreCase))
-                {
-                    return true;
-                }
-            }
-        }
-
-        return false;
+            ? !HeaderTokens.Contains(connection, "close")
+            : HttpProtocol.IsHttp10(request.Protocol) && HeaderTokens.Contains(connection, "keep-alive");
     }
 
     /// <summary>
